@@ -1,0 +1,111 @@
+// scimitar._core: the only translation unit that includes pybind11. Every call that touches the
+// database or joins threads releases the GIL (py::call_guard<py::gil_scoped_release>); ScimError
+// becomes scimitar._core.ScimError with .status and .scim_type.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "scimitar/error.h"
+#include "scimitar/server.h"
+#include "scimitar/store.h"
+
+namespace py = pybind11;
+using scimitar::Store;
+
+namespace {
+
+long long OrgId(Store& s, const std::string& slug) {
+  auto org = s.FindOrg(slug);
+  if (!org) throw scimitar::NotFound("no organization '" + slug + "'");
+  return org->id;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "scimitar native core";
+  // Leaked on purpose: exception types must outlive every call, including calls during finalization.
+  static PyObject* scim_error_type = py::exception<scimitar::ScimError>(m, "ScimError").release().ptr();
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const scimitar::ScimError& e) {
+      py::object err = py::reinterpret_borrow<py::object>(scim_error_type)(e.what());
+      err.attr("status") = e.status();
+      err.attr("scim_type") = e.scim_type();
+      PyErr_SetObject(scim_error_type, err.ptr());
+    }
+  });
+
+  using release = py::call_guard<py::gil_scoped_release>;
+
+  py::class_<scimitar::Member>(m, "Member")
+      .def_readonly("id", &scimitar::Member::id)
+      .def_readonly("email", &scimitar::Member::email)
+      .def_readonly("role", &scimitar::Member::role)
+      .def_readonly("active", &scimitar::Member::active)
+      .def_readonly("managed", &scimitar::Member::managed)
+      .def("__repr__", [](const scimitar::Member& mm) { return "<Member " + mm.email + " role=" + mm.role + ">"; });
+  py::class_<scimitar::TokenInfo>(m, "TokenInfo")
+      .def_readonly("id", &scimitar::TokenInfo::id)
+      .def_readonly("owner", &scimitar::TokenInfo::owner_email)
+      .def_readonly("description", &scimitar::TokenInfo::description)
+      .def_readonly("created", &scimitar::TokenInfo::created)
+      .def_readonly("revoked", &scimitar::TokenInfo::revoked);
+
+  py::class_<Store, std::shared_ptr<Store>>(m, "Store")
+      .def(py::init([](const std::string& url, int pool_size) {
+             py::gil_scoped_release nogil;
+             return std::shared_ptr<Store>(Store::Open(scimitar::StoreOptions{url, pool_size}));
+           }),
+           py::arg("url"), py::arg("pool_size") = 8)
+      .def_property_readonly("is_postgres", &Store::IsPostgres)
+      .def("create_org", [](Store& s, const std::string& slug, const std::string& name) {
+             auto org = s.CreateOrg(slug, name);
+             return std::make_tuple(org.id, org.slug, org.name);
+           }, release())
+      .def("find_org", [](Store& s, const std::string& slug) -> std::optional<std::tuple<long long, std::string, std::string>> {
+             auto org = s.FindOrg(slug);
+             if (!org) return std::nullopt;
+             return std::make_tuple(org->id, org->slug, org->name);
+           }, release())
+      .def("list_orgs", [](Store& s) {
+             std::vector<std::tuple<long long, std::string, std::string>> out;
+             for (const auto& o : s.ListOrgs()) out.emplace_back(o.id, o.slug, o.name);
+             return out;
+           }, release())
+      .def("set_setting", [](Store& s, const std::string& slug, const std::string& k, const std::string& v) {
+             s.SetSetting(OrgId(s, slug), k, v);
+           }, release())
+      .def("settings", [](Store& s, const std::string& slug) { return s.Settings(OrgId(s, slug)); }, release())
+      .def("create_member", [](Store& s, const std::string& slug, const std::string& email, const std::string& role) {
+             return s.CreateMember(OrgId(s, slug), email, role);
+           }, release())
+      .def("deactivate_member", [](Store& s, const std::string& slug, const std::string& email) {
+             s.DeactivateMember(OrgId(s, slug), email);
+           }, release())
+      .def("list_members", [](Store& s, const std::string& slug) { return s.ListMembers(OrgId(s, slug)); }, release())
+      .def("create_token", [](Store& s, const std::string& slug, const std::string& owner, const std::string& desc) {
+             return s.CreateToken(OrgId(s, slug), owner, desc);
+           }, release())
+      .def("list_tokens", [](Store& s, const std::string& slug) { return s.ListTokens(OrgId(s, slug)); }, release())
+      .def("revoke_token", [](Store& s, const std::string& slug, const std::string& id) {
+             s.RevokeToken(OrgId(s, slug), id);
+           }, release());
+
+  py::class_<scimitar::Server>(m, "Server")
+      .def(py::init([](std::shared_ptr<Store> store, const std::string& host, int port, int threads,
+                       size_t max_body_bytes) {
+             scimitar::ServerOptions o;
+             o.host = host;
+             o.port = port;
+             o.threads = threads;
+             o.max_body_bytes = max_body_bytes;
+             return std::make_unique<scimitar::Server>(std::move(store), o);
+           }),
+           py::arg("store"), py::arg("host") = "127.0.0.1", py::arg("port") = 8080, py::arg("threads") = 16,
+           py::arg("max_body_bytes") = 1 << 20)
+      .def("start", &scimitar::Server::Start, release())
+      .def("stop", &scimitar::Server::Stop, release())
+      .def_property_readonly("port", &scimitar::Server::port)
+      .def_property_readonly("host", &scimitar::Server::host);
+}

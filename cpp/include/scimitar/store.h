@@ -1,0 +1,139 @@
+// Persistent storage of organizations, members, tokens and SCIM resources, over SQLite or PostgreSQL.
+// Thread-safety: a Store is safe for concurrent use from any number of threads; each call leases one
+// pooled connection for its duration. Writes are transactional. Uniqueness (userName per organization,
+// case-insensitive) is enforced by the database. Callers must not hold the Python GIL while calling.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace scimitar {
+
+namespace scim {
+struct FilterNode;
+struct AttrPath;
+enum class ResourceKind;
+}  // namespace scim
+
+struct StoreOptions {
+  std::string url;     // sqlite:///rel.db, sqlite:////abs.db, postgresql://user:pw@host:port/db
+  int pool_size = 8;
+};
+
+struct Org {
+  long long id = 0;
+  std::string slug;
+  std::string name;
+};
+
+struct Member {
+  long long id = 0;
+  std::string email;
+  std::string role;
+  bool active = true;
+  bool managed = false;
+};
+
+struct TokenInfo {
+  std::string id;
+  std::string owner_email;
+  std::string description;
+  std::string created;
+  bool revoked = false;
+};
+
+// Who a request acts for, established from a bearer token.
+struct Tenant {
+  long long org_id = 0;
+  std::string slug;
+  long long member_id = 0;
+  bool scim_sync = true;  // false when the organization set scim_sync=off
+};
+
+struct ResourceRow {
+  std::string id;
+  nlohmann::json doc;  // the stored attributes, without id, meta and membership
+  long long version = 0;
+  std::string created;
+  std::string modified;
+};
+
+struct MemberRef {
+  std::string id;
+  std::string type;     // "User" or "Group"
+  std::string display;  // the member's displayName (users: displayName, else userName)
+};
+
+// Changes to a group's membership, applied edge by edge (the full list is never loaded or rewritten).
+struct MemberChanges {
+  bool replace_all = false;          // first remove every member (PUT, PATCH replace)
+  std::vector<std::string> add;      // member ids to add (idempotent)
+  std::vector<std::string> remove;   // member ids to remove (absent ones are ignored)
+  bool empty() const { return !replace_all && add.empty() && remove.empty(); }
+};
+
+struct Query {
+  const scim::FilterNode* filter = nullptr;  // not owned; null = all
+  const scim::AttrPath* sort_by = nullptr;   // not owned; null = insertion order
+  bool descending = false;
+  long long offset = 0;
+  long long count = 100;                      // 0 = count only
+};
+
+struct QueryResult {
+  long long total = 0;
+  std::vector<ResourceRow> rows;
+};
+
+class Store {
+ public:
+  // Opens (creating or migrating the schema as needed). Throws std::runtime_error on a bad URL or
+  // an unreachable database.
+  static std::unique_ptr<Store> Open(const StoreOptions& options);
+  virtual ~Store() = default;
+
+  virtual bool IsPostgres() const = 0;
+
+  // ---- organizations, settings, members, tokens (application side) ----
+  virtual Org CreateOrg(const std::string& slug, const std::string& name) = 0;      // 409 if taken
+  virtual std::optional<Org> FindOrg(const std::string& slug) = 0;
+  virtual std::vector<Org> ListOrgs() = 0;
+  virtual void SetSetting(long long org_id, const std::string& key, const std::string& value) = 0;
+  virtual std::map<std::string, std::string> Settings(long long org_id) = 0;
+  virtual Member CreateMember(long long org_id, const std::string& email, const std::string& role) = 0;
+  virtual void DeactivateMember(long long org_id, const std::string& email) = 0;    // 404 if unknown
+  virtual std::vector<Member> ListMembers(long long org_id) = 0;
+  // Returns {token id, the token itself}; only a hash of the secret is stored.
+  virtual std::pair<std::string, std::string> CreateToken(long long org_id, const std::string& owner_email,
+                                                          const std::string& description) = 0;
+  virtual std::vector<TokenInfo> ListTokens(long long org_id) = 0;
+  virtual void RevokeToken(long long org_id, const std::string& token_id) = 0;     // 404 if unknown
+  // nullopt for an unknown, malformed or revoked token, or one whose owner is deactivated.
+  virtual std::optional<Tenant> Authenticate(const std::string& bearer) = 0;
+
+  // ---- SCIM resources (managed) ----
+  // Inserts a resource with a new UUID; members (groups only) must exist in the organization.
+  virtual ResourceRow Create(long long org_id, scim::ResourceKind kind, const nlohmann::json& doc,
+                             const std::vector<std::string>& members) = 0;
+  virtual std::optional<ResourceRow> Get(long long org_id, scim::ResourceKind kind, const std::string& id) = 0;
+  // Replaces the document and applies member changes if the stored version equals expected_version.
+  // Throws ScimError 404 when absent, 412 when the version differs (the caller decides whether to retry).
+  virtual ResourceRow Update(long long org_id, scim::ResourceKind kind, const std::string& id,
+                             const nlohmann::json& doc, long long expected_version, const MemberChanges& members) = 0;
+  // Deletes the resource and every membership edge that names it. 404 when absent; 412 on version mismatch.
+  virtual void Delete(long long org_id, scim::ResourceKind kind, const std::string& id,
+                      std::optional<long long> expected_version) = 0;
+  virtual QueryResult Find(long long org_id, scim::ResourceKind kind, const Query& query) = 0;
+  // Direct members of each group in group_ids, in one query.
+  virtual std::map<std::string, std::vector<MemberRef>> MembersOf(long long org_id,
+                                                                  const std::vector<std::string>& group_ids) = 0;
+  // Groups each user in user_ids is a direct member of, in one query.
+  virtual std::map<std::string, std::vector<MemberRef>> GroupsOf(long long org_id,
+                                                                 const std::vector<std::string>& user_ids) = 0;
+};
+
+}  // namespace scimitar

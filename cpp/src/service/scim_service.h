@@ -1,0 +1,69 @@
+// SCIM resource operations for one tenant: validation, optimistic concurrency, rendering.
+// Knows nothing of HTTP transport or Python. Thread-safe: holds only a Store (itself thread-safe)
+// and immutable options.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "scim/resource.h"
+#include "scim/schema.h"
+#include "scimitar/store.h"
+#include "service/response.h"
+
+namespace scimitar::service {
+
+struct ServiceOptions {
+  long long max_page_size = 1000;    // advertised as filter.maxResults
+  long long default_page_size = 100;
+  size_t max_body_bytes = 1 << 20;  // advertised as bulk.maxPayloadSize
+};
+
+struct ListParams {
+  std::string filter;
+  std::string sort_by;
+  std::string sort_order;
+  std::string start_index;  // raw query values; validated here
+  std::string count;
+  std::string attributes;
+  std::string excluded_attributes;
+};
+
+struct Preconditions {
+  std::optional<std::string> if_match;
+  std::optional<std::string> if_none_match;
+};
+
+class ScimService {
+ public:
+  ScimService(Store& store, ServiceOptions options) : store_(store), options_(options) {}
+
+  Response List(const Tenant& t, scim::ResourceKind kind, const ListParams& p, const std::string& base_url) const;
+  Response Get(const Tenant& t, scim::ResourceKind kind, const std::string& id, const ListParams& p,
+               const Preconditions& pre, const std::string& base_url) const;
+  Response Create(const Tenant& t, scim::ResourceKind kind, const nlohmann::json& body, const std::string& base_url) const;
+  Response Replace(const Tenant& t, scim::ResourceKind kind, const std::string& id, const nlohmann::json& body,
+                   const Preconditions& pre, const std::string& base_url) const;
+  Response Patch(const Tenant& t, scim::ResourceKind kind, const std::string& id, const nlohmann::json& body,
+                 const Preconditions& pre, const std::string& base_url) const;
+  Response Delete(const Tenant& t, scim::ResourceKind kind, const std::string& id, const Preconditions& pre) const;
+
+  Response ServiceProviderConfig(const std::string& base_url) const;
+  Response Schemas(const std::string& base_url, const std::string& id) const;        // id "" = list
+  Response ResourceTypes(const std::string& base_url, const std::string& id) const;  // id "" = list
+
+ private:
+  Response Resource(const scim::ResourceTypeDef& type, const Tenant& t, const ResourceRow& row, int status,
+                    const std::string& base_url, const scim::Projection& projection) const;
+  template <typename Mutate>
+  Response UpdateWithRetry(const Tenant& t, scim::ResourceKind kind, const std::string& id, const Preconditions& pre,
+                           const std::string& base_url, Mutate mutate) const;
+
+  Store& store_;
+  ServiceOptions options_;
+};
+
+// Parses an If-Match value: nullopt for "*" or absent, the version for W/"n"; throws 412 otherwise.
+std::optional<long long> ExpectedVersion(const std::optional<std::string>& if_match);
+
+}  // namespace scimitar::service

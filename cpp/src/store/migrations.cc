@@ -1,0 +1,63 @@
+#include "store/migrations.h"
+
+#include <string>
+#include <vector>
+
+namespace scimitar::store {
+
+namespace {
+
+// Each entry is one schema version; never edit a released entry, append a new one.
+std::vector<std::vector<std::string>> Steps(Backend b) {
+  const std::string pk = b == Backend::Sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY";
+  const std::string json = b == Backend::Sqlite ? "TEXT" : "JSONB";
+  return {{
+      "CREATE TABLE orgs (id " + pk + ", slug TEXT NOT NULL UNIQUE, name TEXT NOT NULL, created TEXT NOT NULL)",
+      "CREATE TABLE org_settings (org_id BIGINT NOT NULL REFERENCES orgs(id), key TEXT NOT NULL, "
+      "value TEXT NOT NULL, PRIMARY KEY (org_id, key))",
+      "CREATE TABLE members (id " + pk + ", org_id BIGINT NOT NULL REFERENCES orgs(id), email TEXT NOT NULL, "
+      "email_folded TEXT NOT NULL, role TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1, "
+      "managed INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL)",
+      "CREATE UNIQUE INDEX members_email ON members (org_id, managed, email_folded)",
+      "CREATE TABLE tokens (id TEXT PRIMARY KEY, org_id BIGINT NOT NULL REFERENCES orgs(id), "
+      "member_id BIGINT NOT NULL REFERENCES members(id), secret_hash TEXT NOT NULL, description TEXT NOT NULL, "
+      "created TEXT NOT NULL, revoked TEXT)",
+      "CREATE TABLE resources (pk " + pk + ", id TEXT NOT NULL UNIQUE, org_id BIGINT NOT NULL REFERENCES orgs(id), "
+      "kind TEXT NOT NULL, managed INTEGER NOT NULL, name TEXT NOT NULL, name_folded TEXT NOT NULL, "
+      "display TEXT NOT NULL, external_id TEXT, active INTEGER, doc " + json + " NOT NULL, "
+      "version BIGINT NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL)",
+      "CREATE UNIQUE INDEX resources_user_name ON resources (org_id, name_folded) WHERE kind = 'User' AND managed = 1",
+      "CREATE INDEX resources_name ON resources (org_id, kind, name_folded)",
+      "CREATE INDEX resources_external_id ON resources (org_id, kind, external_id)",
+      "CREATE INDEX resources_order ON resources (org_id, kind, pk)",
+      "CREATE TABLE memberships (group_id TEXT NOT NULL, member_id TEXT NOT NULL, org_id BIGINT NOT NULL, "
+      "PRIMARY KEY (group_id, member_id))",
+      "CREATE INDEX memberships_member ON memberships (member_id)",
+  }};
+}
+
+}  // namespace
+
+void Migrate(soci::session& sql, Backend backend) {
+  sql << (backend == Backend::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+  try {
+    if (backend == Backend::Postgres) sql << "SELECT pg_advisory_xact_lock(7315001)";
+    sql << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
+    int version = 0;
+    soci::indicator ind = soci::i_null;
+    sql << "SELECT max(version) FROM schema_version", soci::into(version, ind);
+    if (ind != soci::i_ok) version = 0;
+    auto steps = Steps(backend);
+    for (size_t v = static_cast<size_t>(version); v < steps.size(); ++v) {
+      for (const auto& stmt : steps[v]) sql << stmt;
+      int next = static_cast<int>(v + 1);
+      sql << "INSERT INTO schema_version (version) VALUES (:v)", soci::use(next);
+    }
+    sql << "COMMIT";
+  } catch (...) {
+    try { sql << "ROLLBACK"; } catch (...) {}
+    throw;
+  }
+}
+
+}  // namespace scimitar::store

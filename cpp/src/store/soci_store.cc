@@ -1,0 +1,574 @@
+// Store over a SOCI connection pool. One leased session per call; writes in explicit transactions
+// (BEGIN IMMEDIATE on SQLite so that concurrent writers queue on the busy timeout instead of failing).
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/DigestEngine.h>
+#include <Poco/SHA2Engine.h>
+#include <Poco/Timestamp.h>
+#include <Poco/UUIDGenerator.h>
+
+#include <random>
+#include <set>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include "scim/filter.h"
+#include "scim/schema.h"
+#include "scimitar/error.h"
+#include "scimitar/store.h"
+#include "store/filter_sql.h"
+#include "store/migrations.h"
+
+namespace scimitar {
+
+namespace {
+
+using store::Backend;
+using store::BindValue;
+
+std::string NowIso() { return Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%S.%iZ"); }
+
+std::string Sha256Hex(const std::string& s) {
+  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+  engine.update(s);
+  return Poco::DigestEngine::digestToHex(engine.digest());
+}
+
+bool ConstantTimeEquals(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::string RandomString(size_t n) {
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::random_device rd;  // getrandom(2) on Linux
+  std::uniform_int_distribution<int> pick(0, 61);
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += alphabet[pick(rd)];
+  return out;
+}
+
+const char* KindName(scim::ResourceKind k) { return k == scim::ResourceKind::User ? "User" : "Group"; }
+
+bool IsUniqueViolation(const soci::soci_error& e) {
+  const std::string m = e.what();
+  return e.get_error_category() == soci::soci_error::constraint_violation ||
+         m.find("UNIQUE constraint failed") != std::string::npos || m.find("duplicate key") != std::string::npos;
+}
+
+// Explicit transaction; rolls back unless committed.
+class Txn {
+ public:
+  Txn(soci::session& sql, Backend b) : sql_(sql) { sql_ << (b == Backend::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN"); }
+  ~Txn() {
+    if (!done_) try { sql_ << "ROLLBACK"; } catch (...) {}
+  }
+  void Commit() {
+    sql_ << "COMMIT";
+    done_ = true;
+  }
+
+ private:
+  soci::session& sql_;
+  bool done_ = false;
+};
+
+void BindAll(soci::statement& st, std::vector<BindValue>& binds) {
+  for (auto& b : binds) {
+    switch (b.kind) {
+      case BindValue::Kind::Text: st.exchange(soci::use(b.text)); break;
+      case BindValue::Kind::Int: st.exchange(soci::use(b.integer)); break;
+      case BindValue::Kind::Real: st.exchange(soci::use(b.real)); break;
+    }
+  }
+}
+
+// Columns derived from a document for indexing and uniqueness.
+struct Projection {
+  std::string name, name_folded, display;
+  std::string external_id;
+  soci::indicator external_ind = soci::i_null;
+  int active = 0;
+  soci::indicator active_ind = soci::i_null;
+};
+
+Projection Project(scim::ResourceKind kind, const nlohmann::json& doc) {
+  Projection p;
+  const bool user = kind == scim::ResourceKind::User;
+  p.name = doc.value(user ? "userName" : "displayName", "");
+  p.name_folded = scim::ToLower(p.name);
+  p.display = doc.value("displayName", p.name);
+  if (doc.contains("externalId") && doc["externalId"].is_string()) {
+    p.external_id = doc["externalId"].get<std::string>();
+    p.external_ind = soci::i_ok;
+  }
+  if (user && doc.contains("active") && doc["active"].is_boolean()) {
+    p.active = doc["active"].get<bool>() ? 1 : 0;
+    p.active_ind = soci::i_ok;
+  }
+  return p;
+}
+
+std::string DumpDoc(const nlohmann::json& doc) { return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+class SociStore final : public Store {
+ public:
+  SociStore(Backend backend, const std::string& connect, int pool_size)
+      : backend_(backend), pool_(static_cast<size_t>(pool_size)) {
+    for (int i = 0; i < pool_size; ++i) {
+      soci::session& s = pool_.at(static_cast<size_t>(i));
+      if (backend_ == Backend::Sqlite) {
+        s.open(soci::sqlite3, "db=" + connect + " timeout=30");
+        s << "PRAGMA journal_mode=WAL";
+        s << "PRAGMA synchronous=NORMAL";
+        s << "PRAGMA foreign_keys=ON";
+        s << "PRAGMA case_sensitive_like=ON";  // LIKE follows caseExact; lower() handles the rest
+      } else {
+        s.open(soci::postgresql, connect);
+      }
+    }
+    soci::session sql(pool_);
+    store::Migrate(sql, backend_);
+  }
+
+  bool IsPostgres() const override { return backend_ == Backend::Postgres; }
+
+  // ---- organizations -----------------------------------------------------------------------
+  Org CreateOrg(const std::string& slug, const std::string& name) override {
+    if (slug.empty() || slug.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
+      throw InvalidValue("an organization slug uses lowercase letters, digits, '-' and '_' only");
+    soci::session sql(pool_);
+    Txn tx(sql, backend_);
+    std::string created = NowIso();
+    try {
+      sql << "INSERT INTO orgs (slug, name, created) VALUES (:s, :n, :c)", soci::use(slug), soci::use(name),
+          soci::use(created);
+    } catch (const soci::soci_error& e) {
+      if (IsUniqueViolation(e)) throw Uniqueness("organization '" + slug + "' already exists");
+      throw;
+    }
+    Org org;
+    sql << "SELECT id, slug, name FROM orgs WHERE slug = :s", soci::use(slug), soci::into(org.id),
+        soci::into(org.slug), soci::into(org.name);
+    tx.Commit();
+    return org;
+  }
+
+  std::optional<Org> FindOrg(const std::string& slug) override {
+    soci::session sql(pool_);
+    Org org;
+    sql << "SELECT id, slug, name FROM orgs WHERE slug = :s", soci::use(slug), soci::into(org.id),
+        soci::into(org.slug), soci::into(org.name);
+    if (!sql.got_data()) return std::nullopt;
+    return org;
+  }
+
+  std::vector<Org> ListOrgs() override {
+    soci::session sql(pool_);
+    std::vector<Org> out;
+    Org org;
+    soci::statement st = (sql.prepare << "SELECT id, slug, name FROM orgs ORDER BY slug", soci::into(org.id),
+                          soci::into(org.slug), soci::into(org.name));
+    st.execute();
+    while (st.fetch()) out.push_back(org);
+    return out;
+  }
+
+  void SetSetting(long long org_id, const std::string& key, const std::string& value) override {
+    soci::session sql(pool_);
+    sql << "INSERT INTO org_settings (org_id, key, value) VALUES (:o, :k, :v) "
+           "ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value",
+        soci::use(org_id), soci::use(key), soci::use(value);
+  }
+
+  std::map<std::string, std::string> Settings(long long org_id) override {
+    soci::session sql(pool_);
+    std::map<std::string, std::string> out;
+    std::string k, v;
+    soci::statement st = (sql.prepare << "SELECT key, value FROM org_settings WHERE org_id = :o", soci::use(org_id),
+                          soci::into(k), soci::into(v));
+    st.execute();
+    while (st.fetch()) out[k] = v;
+    return out;
+  }
+
+  // ---- members ------------------------------------------------------------------------------
+  Member CreateMember(long long org_id, const std::string& email, const std::string& role) override {
+    if (email.find('@') == std::string::npos) throw InvalidValue("'" + email + "' is not an email address");
+    soci::session sql(pool_);
+    Txn tx(sql, backend_);
+    std::string folded = scim::ToLower(email), created = NowIso();
+    try {
+      sql << "INSERT INTO members (org_id, email, email_folded, role, active, managed, created) "
+             "VALUES (:o, :e, :f, :r, 1, 0, :c)",
+          soci::use(org_id), soci::use(email), soci::use(folded), soci::use(role), soci::use(created);
+    } catch (const soci::soci_error& e) {
+      if (IsUniqueViolation(e)) throw Uniqueness("member '" + email + "' already exists");
+      throw;
+    }
+    Member m = FindMember(sql, org_id, folded);
+    tx.Commit();
+    return m;
+  }
+
+  void DeactivateMember(long long org_id, const std::string& email) override {
+    soci::session sql(pool_);
+    std::string folded = scim::ToLower(email);
+    soci::statement st = (sql.prepare << "UPDATE members SET active = 0 WHERE org_id = :o AND email_folded = :e "
+                                          "AND managed = 0",
+                          soci::use(org_id), soci::use(folded));
+    st.execute(true);
+    if (st.get_affected_rows() == 0) throw NotFound("no member '" + email + "' in this organization");
+  }
+
+  std::vector<Member> ListMembers(long long org_id) override {
+    soci::session sql(pool_);
+    std::vector<Member> out;
+    Member m;
+    int active = 0, managed = 0;
+    soci::statement st = (sql.prepare << "SELECT id, email, role, active, managed FROM members WHERE org_id = :o "
+                                          "ORDER BY email_folded",
+                          soci::use(org_id), soci::into(m.id), soci::into(m.email), soci::into(m.role),
+                          soci::into(active), soci::into(managed));
+    st.execute();
+    while (st.fetch()) {
+      m.active = active != 0;
+      m.managed = managed != 0;
+      out.push_back(m);
+    }
+    return out;
+  }
+
+  // ---- tokens -------------------------------------------------------------------------------
+  std::pair<std::string, std::string> CreateToken(long long org_id, const std::string& owner_email,
+                                                  const std::string& description) override {
+    soci::session sql(pool_);
+    Txn tx(sql, backend_);
+    Member owner = FindMember(sql, org_id, scim::ToLower(owner_email));
+    if (owner.id == 0) throw NotFound("no member '" + owner_email + "' in this organization");
+    if (!owner.active) throw InvalidValue("member '" + owner_email + "' is deactivated");
+    std::string id = RandomString(12), secret = RandomString(40);
+    std::string hash = Sha256Hex(secret), created = NowIso();
+    sql << "INSERT INTO tokens (id, org_id, member_id, secret_hash, description, created) "
+           "VALUES (:i, :o, :m, :h, :d, :c)",
+        soci::use(id), soci::use(org_id), soci::use(owner.id), soci::use(hash), soci::use(description),
+        soci::use(created);
+    tx.Commit();
+    return {id, "scim_" + id + "_" + secret};
+  }
+
+  std::vector<TokenInfo> ListTokens(long long org_id) override {
+    soci::session sql(pool_);
+    std::vector<TokenInfo> out;
+    TokenInfo t;
+    std::string revoked;
+    soci::indicator revoked_ind;
+    soci::statement st = (sql.prepare << "SELECT t.id, m.email, t.description, t.created, t.revoked FROM tokens t "
+                                          "JOIN members m ON m.id = t.member_id WHERE t.org_id = :o ORDER BY t.created",
+                          soci::use(org_id), soci::into(t.id), soci::into(t.owner_email), soci::into(t.description),
+                          soci::into(t.created), soci::into(revoked, revoked_ind));
+    st.execute();
+    while (st.fetch()) {
+      t.revoked = revoked_ind == soci::i_ok;
+      out.push_back(t);
+    }
+    return out;
+  }
+
+  void RevokeToken(long long org_id, const std::string& token_id) override {
+    soci::session sql(pool_);
+    std::string now = NowIso();
+    soci::statement st = (sql.prepare << "UPDATE tokens SET revoked = :n WHERE org_id = :o AND id = :i AND revoked IS NULL",
+                          soci::use(now), soci::use(org_id), soci::use(token_id));
+    st.execute(true);
+    if (st.get_affected_rows() == 0) throw NotFound("no active token '" + token_id + "' in this organization");
+  }
+
+  std::optional<Tenant> Authenticate(const std::string& bearer) override {
+    // Format: scim_<12-char id>_<40-char secret>
+    if (bearer.size() != 5 + 12 + 1 + 40 || bearer.compare(0, 5, "scim_") != 0 || bearer[17] != '_')
+      return std::nullopt;
+    std::string id = bearer.substr(5, 12), secret = bearer.substr(18);
+    soci::session sql(pool_);
+    std::string hash, sync;
+    soci::indicator sync_ind = soci::i_null;
+    Tenant t;
+    sql << "SELECT t.secret_hash, t.org_id, o.slug, t.member_id, s.value FROM tokens t JOIN orgs o ON o.id = t.org_id "
+           "JOIN members m ON m.id = t.member_id "
+           "LEFT JOIN org_settings s ON s.org_id = t.org_id AND s.key = 'scim_sync' "
+           "WHERE t.id = :i AND t.revoked IS NULL AND m.active = 1",
+        soci::use(id), soci::into(hash), soci::into(t.org_id), soci::into(t.slug), soci::into(t.member_id),
+        soci::into(sync, sync_ind);
+    if (!sql.got_data() || !ConstantTimeEquals(hash, Sha256Hex(secret))) return std::nullopt;
+    if (sync_ind == soci::i_ok) {
+      std::string v = scim::ToLower(sync);
+      t.scim_sync = !(v == "off" || v == "false" || v == "0" || v == "no" || v == "disabled");
+    }
+    return t;
+  }
+
+  // ---- resources ----------------------------------------------------------------------------
+  ResourceRow Create(long long org_id, scim::ResourceKind kind, const nlohmann::json& doc,
+                     const std::vector<std::string>& members) override {
+    soci::session sql(pool_);
+    Txn tx(sql, backend_);
+    ResourceRow row;
+    row.id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+    row.doc = doc;
+    row.version = 1;
+    row.created = row.modified = NowIso();
+    Projection p = Project(kind, doc);
+    std::string kind_name = KindName(kind), body = DumpDoc(doc);
+    try {
+      sql << "INSERT INTO resources (id, org_id, kind, managed, name, name_folded, display, external_id, active, doc, "
+             "version, created, modified) VALUES (:id, :o, :k, 1, :n, :nf, :d, :x, :a, :doc, 1, :c, :m)",
+          soci::use(row.id), soci::use(org_id), soci::use(kind_name), soci::use(p.name), soci::use(p.name_folded),
+          soci::use(p.display), soci::use(p.external_id, p.external_ind), soci::use(p.active, p.active_ind),
+          soci::use(body), soci::use(row.created), soci::use(row.modified);
+    } catch (const soci::soci_error& e) {
+      if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
+      throw;
+    }
+    if (!members.empty()) AddMembers(sql, org_id, row.id, members);
+    tx.Commit();
+    return row;
+  }
+
+  std::optional<ResourceRow> Get(long long org_id, scim::ResourceKind kind, const std::string& id) override {
+    soci::session sql(pool_);
+    return GetIn(sql, org_id, kind, id);
+  }
+
+  ResourceRow Update(long long org_id, scim::ResourceKind kind, const std::string& id, const nlohmann::json& doc,
+                     long long expected_version, const MemberChanges& changes) override {
+    soci::session sql(pool_);
+    Txn tx(sql, backend_);
+    Projection p = Project(kind, doc);
+    std::string kind_name = KindName(kind), body = DumpDoc(doc), now = NowIso();
+    soci::statement st = (sql.prepare << "UPDATE resources SET name = :n, name_folded = :nf, display = :d, "
+                                          "external_id = :x, active = :a, doc = :doc, version = version + 1, modified = :m "
+                                          "WHERE org_id = :o AND kind = :k AND managed = 1 AND id = :id AND version = :v",
+                          soci::use(p.name), soci::use(p.name_folded), soci::use(p.display),
+                          soci::use(p.external_id, p.external_ind), soci::use(p.active, p.active_ind), soci::use(body),
+                          soci::use(now), soci::use(org_id), soci::use(kind_name), soci::use(id),
+                          soci::use(expected_version));
+    try {
+      st.execute(true);
+    } catch (const soci::soci_error& e) {
+      if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
+      throw;
+    }
+    if (st.get_affected_rows() == 0) {
+      if (!GetIn(sql, org_id, kind, id)) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
+      throw PreconditionFailed("the resource was modified: version " + std::to_string(expected_version) +
+                               " is no longer current");
+    }
+    if (changes.replace_all)
+      sql << "DELETE FROM memberships WHERE org_id = :o AND group_id = :g", soci::use(org_id), soci::use(id);
+    if (!changes.remove.empty()) RemoveMembers(sql, org_id, id, changes.remove);
+    if (!changes.add.empty()) AddMembers(sql, org_id, id, changes.add);
+    auto row = GetIn(sql, org_id, kind, id);
+    tx.Commit();
+    return *row;
+  }
+
+  void Delete(long long org_id, scim::ResourceKind kind, const std::string& id,
+              std::optional<long long> expected_version) override {
+    soci::session sql(pool_);
+    Txn tx(sql, backend_);
+    auto row = GetIn(sql, org_id, kind, id);
+    if (!row) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
+    if (expected_version && *expected_version != row->version)
+      throw PreconditionFailed("the resource was modified: version " + std::to_string(*expected_version) +
+                               " is no longer current");
+    sql << "DELETE FROM memberships WHERE org_id = :o AND (group_id = :g OR member_id = :m)", soci::use(org_id),
+        soci::use(id), soci::use(id);
+    sql << "DELETE FROM resources WHERE org_id = :o AND id = :i", soci::use(org_id), soci::use(id);
+    tx.Commit();
+  }
+
+  QueryResult Find(long long org_id, scim::ResourceKind kind, const Query& q) override {
+    const auto& type = scim::TypeOf(kind);
+    store::SqlFragment where;
+    if (q.filter) where = store::TranslateFilter(*q.filter, type, backend_);
+    std::string order = "r.pk";
+    if (q.sort_by) {
+      store::SqlFragment s = store::SortExpression(*q.sort_by, type, backend_);
+      const char* dir = q.descending ? " DESC" : " ASC";
+      order = "(" + s.sql + ") IS NULL, " + s.sql + dir + ", r.pk" + dir;
+    }
+    const std::string base = " FROM resources r WHERE r.org_id = :org AND r.kind = :kind AND r.managed = 1" +
+                             (where.sql.empty() ? std::string() : " AND " + where.sql);
+    std::vector<BindValue> binds{BindValue::Int(org_id), BindValue::Text(KindName(kind))};
+    binds.insert(binds.end(), where.binds.begin(), where.binds.end());
+
+    soci::session sql(pool_);
+    QueryResult result;
+    {
+      soci::statement st(sql);
+      st.exchange(soci::into(result.total));
+      BindAll(st, binds);
+      st.alloc();
+      st.prepare("SELECT count(*)" + base);
+      st.define_and_bind();
+      st.execute(true);
+    }
+    if (q.count <= 0 || q.offset >= result.total) return result;
+    binds.push_back(BindValue::Int(q.count));
+    binds.push_back(BindValue::Int(q.offset));
+    ResourceRow row;
+    std::string body;
+    soci::statement st(sql);
+    st.exchange(soci::into(row.id));
+    st.exchange(soci::into(body));
+    st.exchange(soci::into(row.version));
+    st.exchange(soci::into(row.created));
+    st.exchange(soci::into(row.modified));
+    BindAll(st, binds);
+    st.alloc();
+    st.prepare("SELECT r.id, r.doc, r.version, r.created, r.modified" + base + " ORDER BY " + order +
+               " LIMIT :lim OFFSET :off");
+    st.define_and_bind();
+    st.execute();
+    while (st.fetch()) {
+      row.doc = nlohmann::json::parse(body);
+      result.rows.push_back(row);
+    }
+    return result;
+  }
+
+  std::map<std::string, std::vector<MemberRef>> MembersOf(long long org_id,
+                                                          const std::vector<std::string>& group_ids) override {
+    return Edges(org_id, group_ids, /*of_groups=*/true);
+  }
+
+  std::map<std::string, std::vector<MemberRef>> GroupsOf(long long org_id,
+                                                         const std::vector<std::string>& user_ids) override {
+    return Edges(org_id, user_ids, /*of_groups=*/false);
+  }
+
+ private:
+  Member FindMember(soci::session& sql, long long org_id, const std::string& folded) {
+    Member m;
+    int active = 0, managed = 0;
+    sql << "SELECT id, email, role, active, managed FROM members WHERE org_id = :o AND email_folded = :e "
+           "ORDER BY managed LIMIT 1",
+        soci::use(org_id), soci::use(folded), soci::into(m.id), soci::into(m.email), soci::into(m.role),
+        soci::into(active), soci::into(managed);
+    if (!sql.got_data()) return Member{};
+    m.active = active != 0;
+    m.managed = managed != 0;
+    return m;
+  }
+
+  std::optional<ResourceRow> GetIn(soci::session& sql, long long org_id, scim::ResourceKind kind, const std::string& id) {
+    ResourceRow row;
+    std::string body, kind_name = KindName(kind);
+    sql << "SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
+           "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND r.id = :i",
+        soci::use(org_id), soci::use(kind_name), soci::use(id), soci::into(row.id), soci::into(body),
+        soci::into(row.version), soci::into(row.created), soci::into(row.modified);
+    if (!sql.got_data()) return std::nullopt;
+    row.doc = nlohmann::json::parse(body);
+    return row;
+  }
+
+  static std::string Placeholders(const char* prefix, size_t n) {
+    std::string out;
+    for (size_t i = 0; i < n; ++i) out += (i ? ", :" : ":") + std::string(prefix) + std::to_string(i);
+    return out;
+  }
+
+  void AddMembers(soci::session& sql, long long org_id, const std::string& group_id, const std::vector<std::string>& ids) {
+    std::set<std::string> wanted(ids.begin(), ids.end());
+    std::vector<BindValue> binds{BindValue::Int(org_id)};
+    for (const auto& id : wanted) binds.push_back(BindValue::Text(id));
+    std::set<std::string> found;
+    {
+      std::string id;
+      soci::statement st(sql);
+      st.exchange(soci::into(id));
+      BindAll(st, binds);
+      st.alloc();
+      st.prepare("SELECT id FROM resources WHERE org_id = :o AND managed = 1 AND id IN (" +
+                 Placeholders("m", wanted.size()) + ")");
+      st.define_and_bind();
+      st.execute();
+      while (st.fetch()) found.insert(id);
+    }
+    if (found.size() != wanted.size()) {
+      std::string missing;
+      for (const auto& id : wanted)
+        if (!found.count(id)) missing += (missing.empty() ? "" : ", ") + id;
+      throw InvalidValue("no such member in this organization: " + missing);
+    }
+    if (wanted.count(group_id)) throw InvalidValue("a group cannot be a member of itself");
+    std::string member;
+    soci::statement ins = (sql.prepare << "INSERT INTO memberships (group_id, member_id, org_id) VALUES (:g, :m, :o) "
+                                           "ON CONFLICT (group_id, member_id) DO NOTHING",
+                           soci::use(group_id), soci::use(member), soci::use(org_id));
+    for (const auto& id : wanted) {
+      member = id;
+      ins.execute(true);
+    }
+  }
+
+  void RemoveMembers(soci::session& sql, long long org_id, const std::string& group_id,
+                     const std::vector<std::string>& ids) {
+    std::string member;
+    soci::statement del = (sql.prepare << "DELETE FROM memberships WHERE org_id = :o AND group_id = :g AND member_id = :m",
+                           soci::use(org_id), soci::use(group_id), soci::use(member));
+    for (const auto& id : ids) {
+      member = id;
+      del.execute(true);
+    }
+  }
+
+  std::map<std::string, std::vector<MemberRef>> Edges(long long org_id, const std::vector<std::string>& ids,
+                                                      bool of_groups) {
+    std::map<std::string, std::vector<MemberRef>> out;
+    if (ids.empty()) return out;
+    std::vector<BindValue> binds{BindValue::Int(org_id)};
+    for (const auto& id : ids) binds.push_back(BindValue::Text(id));
+    const std::string key = of_groups ? "m.group_id" : "m.member_id";
+    const std::string other = of_groups ? "m.member_id" : "m.group_id";
+    soci::session sql(pool_);
+    std::string owner;
+    MemberRef ref;
+    soci::statement st(sql);
+    st.exchange(soci::into(owner));
+    st.exchange(soci::into(ref.id));
+    st.exchange(soci::into(ref.type));
+    st.exchange(soci::into(ref.display));
+    BindAll(st, binds);
+    st.alloc();
+    st.prepare("SELECT " + key + ", r.id, r.kind, r.display FROM memberships m JOIN resources r ON r.id = " + other +
+               " WHERE m.org_id = :o AND " + key + " IN (" + Placeholders("e", ids.size()) + ") ORDER BY r.pk");
+    st.define_and_bind();
+    st.execute();
+    while (st.fetch()) out[owner].push_back(ref);
+    return out;
+  }
+
+  Backend backend_;
+  soci::connection_pool pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> Store::Open(const StoreOptions& options) {
+  const std::string& url = options.url;
+  if (url.rfind("sqlite:///", 0) == 0) {
+    std::string path = url.substr(10);
+    if (path.empty()) throw std::runtime_error("sqlite URL names no file: " + url);
+    return std::make_unique<SociStore>(Backend::Sqlite, path, options.pool_size);
+  }
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+    return std::make_unique<SociStore>(Backend::Postgres, url, options.pool_size);
+  throw std::runtime_error("unsupported database URL '" + url +
+                           "' (use sqlite:///file.db, sqlite:////abs/file.db or postgresql://user@host/db)");
+}
+
+}  // namespace scimitar
