@@ -6,7 +6,7 @@ import argparse
 import os
 import signal
 import sys
-import threading
+import time
 from typing import Sequence
 
 from . import DEFAULT_DB, ScimError, open_store
@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise SystemExit("error: --threads must be at least 1")
+    # A plain flag: a signal handler must not take locks (Event.set() can deadlock against wait()).
+    stopping: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stopping.append(signum))
     store = open_store(args.db, pool_size=max(4, args.threads))
     server = RunningServer(store, args.host, args.port, args.threads, args.max_body_bytes)
     print(f"http://{args.host}:{server.port}/scim/v2", flush=True)
@@ -79,11 +83,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"tenant URL: http://{args.host}:{server.port}/o/{BOOTSTRAP_ORG}/scim/v2", flush=True)
             print("SCIM token (shown once, store it now):", flush=True)
             print(token, flush=True)
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        while not stop.wait(0.5):
-            pass
+        while not stopping:
+            time.sleep(0.2)
     finally:
         server.stop()
     print("scimitar stopped", file=sys.stderr, flush=True)

@@ -75,6 +75,16 @@ class Patcher {
     }
     if (!path->is_string()) throw InvalidPath("'path' must be a string");
     if (op != Op::Remove && !value) throw InvalidValue("'" + path->get<std::string>() + "': add and replace need a value");
+    // The path may name a whole extension ("urn:...:enterprise:2.0:User").
+    if (const SchemaDef* ext = type_.SchemaFor(path->get<std::string>()); ext && ext != type_.core) {
+      if (op == Op::Remove) {
+        out_.doc.erase(ext->id);
+      } else {
+        if (op == Op::Replace) out_.doc.erase(ext->id);
+        ApplyKey(op, ext->id, *value);
+      }
+      return;
+    }
     ApplyPath(op, ParsePatchPath(path->get<std::string>()), value);
   }
 
@@ -208,6 +218,7 @@ class Patcher {
       ++it;
     }
     if (!matched && op != Op::Remove) {
+      if (!sub && !value->is_object()) throw InvalidValue("'" + where + "' needs an object value");
       // Entra ID adds "emails[type eq \"work\"].value" to users that have no work email yet.
       nlohmann::json elem = nlohmann::json::object();
       if (!ElementFromFilter(filter, elem)) throw NoTarget("no value of '" + attr.name + "' matches the filter");

@@ -1,7 +1,6 @@
 #include "scim/resource.h"
 
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeParser.h>
+#include "scim/datetime.h"
 
 #include "scimitar/error.h"
 
@@ -29,15 +28,9 @@ nlohmann::json Scalar(const AttributeDef& def, const nlohmann::json& v, const st
     case AttrType::Decimal:
       if (v.is_number()) return v;
       throw InvalidValue("'" + where + "' must be a number");
-    case AttrType::DateTime: {
-      if (!v.is_string()) throw InvalidValue("'" + where + "' must be a dateTime string");
-      Poco::DateTime dt;
-      int tzd;
-      if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, v.get<std::string>(), dt, tzd) &&
-          !Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FORMAT, v.get<std::string>(), dt, tzd))
-        throw InvalidValue("'" + where + "' is not an ISO 8601 dateTime");
-      return v;
-    }
+    case AttrType::DateTime:
+      if (v.is_string() && NormalizeDateTime(v.get<std::string>())) return v;
+      throw InvalidValue("'" + where + "' must be an ISO 8601 dateTime string");
     case AttrType::Complex:
       break;
     default:

@@ -1,8 +1,6 @@
 #include "store/filter_sql.h"
 
-#include <Poco/DateTimeFormatter.h>
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeParser.h>
+#include "scim/datetime.h"
 
 #include "scimitar/error.h"
 
@@ -13,13 +11,9 @@ using scim::CompareOp;
 using scim::FilterNode;
 
 std::string NormalizeTimestamp(const std::string& text) {
-  int tzd = 0;
-  Poco::DateTime dt;
-  if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, text, dt, tzd) &&
-      !Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FORMAT, text, dt, tzd))
-    throw InvalidFilter("'" + text + "' is not an ISO 8601 dateTime");
-  dt.makeUTC(tzd);
-  return Poco::DateTimeFormatter::format(dt, "%Y-%m-%dT%H:%M:%S.%iZ");
+  auto normalized = scim::NormalizeDateTime(text);
+  if (!normalized) throw InvalidFilter("'" + text + "' is not an ISO 8601 dateTime");
+  return *normalized;
 }
 
 namespace {

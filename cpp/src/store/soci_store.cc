@@ -4,6 +4,7 @@
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>
 #include <Poco/Timestamp.h>
+#include <Poco/URI.h>
 #include <Poco/UUIDGenerator.h>
 
 #include <random>
@@ -556,6 +557,46 @@ class SociStore final : public Store {
   soci::connection_pool pool_;
 };
 
+// SOCI reads a "postgresql://" prefix as its own backend selector, so the URL is turned into libpq's
+// keyword/value form: postgresql://user:pw@host:port/db?sslmode=require -> user='user' password='pw' ...
+std::string LibpqConnectString(const std::string& url) {
+  Poco::URI uri;
+  try {
+    uri = Poco::URI(url);
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error("malformed PostgreSQL URL '" + url + "': " + e.displayText());
+  }
+  auto quote = [](const std::string& v) {
+    std::string out = "'";
+    for (char c : v) {
+      if (c == '\\' || c == '\'') out += '\\';
+      out += c;
+    }
+    return out + "'";
+  };
+  std::string out;
+  auto add = [&](const std::string& k, const std::string& v) {
+    if (!v.empty()) out += (out.empty() ? "" : " ") + k + "=" + quote(v);
+  };
+  std::string user = uri.getUserInfo(), password;
+  if (size_t colon = user.find(':'); colon != std::string::npos) {
+    password = user.substr(colon + 1);
+    user = user.substr(0, colon);
+  }
+  std::string decoded_user, decoded_password;
+  Poco::URI::decode(user, decoded_user);
+  Poco::URI::decode(password, decoded_password);
+  add("host", uri.getHost());
+  if (uri.getPort() != 0) add("port", std::to_string(uri.getPort()));
+  add("user", decoded_user);
+  add("password", decoded_password);
+  std::string db = uri.getPath();
+  if (!db.empty() && db[0] == '/') db = db.substr(1);
+  add("dbname", db);
+  for (const auto& [k, v] : uri.getQueryParameters()) add(k, v);
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<Store> Store::Open(const StoreOptions& options) {
@@ -566,7 +607,7 @@ std::unique_ptr<Store> Store::Open(const StoreOptions& options) {
     return std::make_unique<SociStore>(Backend::Sqlite, path, options.pool_size);
   }
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
-    return std::make_unique<SociStore>(Backend::Postgres, url, options.pool_size);
+    return std::make_unique<SociStore>(Backend::Postgres, LibpqConnectString(url), options.pool_size);
   throw std::runtime_error("unsupported database URL '" + url +
                            "' (use sqlite:///file.db, sqlite:////abs/file.db or postgresql://user@host/db)");
 }

@@ -1,0 +1,194 @@
+// Storage behaviour on both backends: the same assertions run on a SQLite file and on PostgreSQL
+// (the latter when SCIMITAR_TEST_PG_URL is set; scripts/test.sh always sets it).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "scim/filter.h"
+#include "scim/schema.h"
+#include "scimitar/error.h"
+#include "scimitar/store.h"
+#include "test_support.h"
+
+using namespace scimitar;
+using scim::ResourceKind;
+using json = nlohmann::json;
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string url = test::UrlFor(GetParam());
+    if (url.empty()) GTEST_SKIP() << "SCIMITAR_TEST_PG_URL is not set";
+    store_ = Store::Open({url, 4});
+    org_ = store_->CreateOrg(test::UniqueSlug("org"), "Org").id;
+    other_ = store_->CreateOrg(test::UniqueSlug("other"), "Other").id;
+  }
+
+  ResourceRow User(const std::string& name, json extra = json::object(), long long org = 0) {
+    json doc = {{"userName", name}};
+    if (extra.is_object()) doc.update(extra);
+    return store_->Create(org ? org : org_, ResourceKind::User, doc, {});
+  }
+
+  std::vector<std::string> Names(const std::string& filter, long long org = 0) {
+    scim::Filter f = scim::ParseFilter(filter);
+    Query q;
+    q.filter = f.get();
+    std::vector<std::string> out;
+    for (const auto& r : store_->Find(org ? org : org_, ResourceKind::User, q).rows) out.push_back(r.doc["userName"]);
+    return out;
+  }
+
+  std::unique_ptr<Store> store_;
+  long long org_ = 0, other_ = 0;
+};
+
+TEST_P(StoreTest, UserNameIsUniquePerOrganizationCaseInsensitively) {
+  User("Alice@Example.com");
+  try {
+    User("alice@example.COM");
+    FAIL() << "duplicate accepted";
+  } catch (const ScimError& e) {
+    EXPECT_EQ(e.status(), 409);
+    EXPECT_EQ(e.scim_type(), "uniqueness");
+  }
+  EXPECT_NO_THROW(User("alice@example.com", {}, other_));  // another organization may reuse it
+}
+
+TEST_P(StoreTest, FiltersArePushedDownAndScopedToTheOrganization) {
+  User("alice", {{"emails", {{{"type", "work"}, {"value", "Alice@Corp.com"}}}}, {"active", true}, {"externalId", "E1"}});
+  User("bob", {{"emails", {{{"type", "home"}, {"value", "bob@home.net"}}}}, {"active", false},
+               {scim::kEnterpriseUrn, {{"department", "Sales"}}}});
+  User("carol", {{"name", {{"givenName", "Carol"}}}});
+  User("alice2", {}, other_);
+  EXPECT_EQ(Names("userName eq \"ALICE\""), std::vector<std::string>{"alice"});
+  EXPECT_EQ(Names("emails.value eq \"alice@corp.com\""), std::vector<std::string>{"alice"});
+  EXPECT_EQ(Names("emails[type eq \"home\" and value ew \".net\"]"), std::vector<std::string>{"bob"});
+  EXPECT_EQ(Names("active eq false"), std::vector<std::string>{"bob"});
+  EXPECT_EQ(Names("externalId eq \"E1\""), std::vector<std::string>{"alice"});
+  EXPECT_TRUE(Names("externalId eq \"e1\"").empty());  // caseExact
+  EXPECT_EQ(Names(std::string("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq \"sales\"")),
+            std::vector<std::string>{"bob"});
+  EXPECT_EQ(Names("name.givenName sw \"car\""), std::vector<std::string>{"carol"});
+  EXPECT_EQ(Names("userName sw \"alice\" or userName eq \"carol\""), (std::vector<std::string>{"alice", "carol"}));
+  EXPECT_EQ(Names("not (userName sw \"a\") and emails pr"), std::vector<std::string>{"bob"});
+  EXPECT_EQ(Names("meta.created gt \"2000-01-01T00:00:00Z\"").size(), 3u);
+  // An "or" in the filter never reaches another organization.
+  EXPECT_EQ(Names("userName eq \"alice2\" or userName eq \"alice\""), std::vector<std::string>{"alice"});
+}
+
+TEST_P(StoreTest, PagingAndSortingAreExact) {
+  for (const char* n : {"d", "b", "e", "a", "c"}) User(n);
+  Query q;
+  q.offset = 1;
+  q.count = 2;
+  scim::AttrPath by{"", "userName", ""};
+  q.sort_by = &by;
+  QueryResult r = store_->Find(org_, ResourceKind::User, q);
+  EXPECT_EQ(r.total, 5);
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_EQ(r.rows[0].doc["userName"], "b");
+  EXPECT_EQ(r.rows[1].doc["userName"], "c");
+  q.descending = true;
+  r = store_->Find(org_, ResourceKind::User, q);
+  EXPECT_EQ(r.rows[0].doc["userName"], "d");
+  q.count = 0;
+  r = store_->Find(org_, ResourceKind::User, q);
+  EXPECT_EQ(r.total, 5);
+  EXPECT_TRUE(r.rows.empty());
+}
+
+TEST_P(StoreTest, UpdatesCheckVersionsAndNeverLoseAWrite) {
+  ResourceRow u = User("vera");
+  ResourceRow v2 = store_->Update(org_, ResourceKind::User, u.id, {{"userName", "vera"}, {"title", "A"}}, 1, {});
+  EXPECT_EQ(v2.version, 2);
+  try {
+    store_->Update(org_, ResourceKind::User, u.id, {{"userName", "vera"}, {"title", "B"}}, 1, {});
+    FAIL() << "stale write accepted";
+  } catch (const ScimError& e) {
+    EXPECT_EQ(e.status(), 412);
+  }
+  EXPECT_EQ(store_->Get(org_, ResourceKind::User, u.id)->doc["title"], "A");
+  // Another organization cannot see or change it.
+  EXPECT_FALSE(store_->Get(other_, ResourceKind::User, u.id));
+  EXPECT_THROW(store_->Update(other_, ResourceKind::User, u.id, {{"userName", "x"}}, 2, {}), ScimError);
+  EXPECT_THROW(store_->Delete(other_, ResourceKind::User, u.id, std::nullopt), ScimError);
+}
+
+TEST_P(StoreTest, ConcurrentIncrementsAllLand) {
+  ResourceRow u = User("counter", {{"title", "0"}});
+  std::atomic<int> failures{0};
+  auto worker = [&] {
+    for (int i = 0; i < 10; ++i) {
+      for (;;) {
+        auto cur = store_->Get(org_, ResourceKind::User, u.id);
+        json doc = cur->doc;
+        doc["title"] = std::to_string(std::stoi(doc["title"].get<std::string>()) + 1);
+        try {
+          store_->Update(org_, ResourceKind::User, u.id, doc, cur->version, {});
+          break;
+        } catch (const ScimError& e) {
+          if (e.status() != 412) { ++failures; break; }
+        }
+      }
+    }
+  };
+  std::thread a(worker), b(worker), c(worker);
+  a.join(); b.join(); c.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(store_->Get(org_, ResourceKind::User, u.id)->doc["title"], "30");
+}
+
+TEST_P(StoreTest, MembershipsChangeEdgeByEdge) {
+  ResourceRow a = User("a"), b = User("b"), c = User("c");
+  ResourceRow g = store_->Create(org_, ResourceKind::Group, {{"displayName", "G"}}, {a.id, b.id});
+  EXPECT_EQ(store_->MembersOf(org_, {g.id})[g.id].size(), 2u);
+  MemberChanges ch;
+  ch.add = {c.id, a.id};
+  ch.remove = {b.id};
+  store_->Update(org_, ResourceKind::Group, g.id, {{"displayName", "G"}}, 1, ch);
+  auto members = store_->MembersOf(org_, {g.id})[g.id];
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[0].id, a.id);
+  EXPECT_EQ(members[1].id, c.id);
+  EXPECT_EQ(store_->GroupsOf(org_, {c.id})[c.id].at(0).display, "G");
+  // Unknown or foreign members are refused and change nothing.
+  ResourceRow foreign = User("f", {}, other_);
+  MemberChanges bad;
+  bad.add = {foreign.id};
+  EXPECT_THROW(store_->Update(org_, ResourceKind::Group, g.id, {{"displayName", "G2"}}, 2, bad), ScimError);
+  EXPECT_EQ(store_->Get(org_, ResourceKind::Group, g.id)->doc["displayName"], "G");
+  // Deleting a user removes its memberships.
+  store_->Delete(org_, ResourceKind::User, a.id, std::nullopt);
+  EXPECT_EQ(store_->MembersOf(org_, {g.id})[g.id].size(), 1u);
+}
+
+TEST_P(StoreTest, TokensAuthenticateUntilRevokedOrOwnerDeactivated) {
+  const auto orgs = store_->ListOrgs();
+  std::string slug;
+  for (const auto& o : orgs)
+    if (o.id == org_) slug = o.slug;
+  store_->CreateMember(org_, "Owner@Example.com", "owner");
+  auto [id, token] = store_->CreateToken(org_, "owner@example.com", "test");
+  auto t = store_->Authenticate(token);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->org_id, org_);
+  EXPECT_EQ(t->slug, slug);
+  EXPECT_TRUE(t->scim_sync);
+  EXPECT_FALSE(store_->Authenticate(token.substr(0, token.size() - 1) + "x"));
+  EXPECT_FALSE(store_->Authenticate("garbage"));
+  store_->SetSetting(org_, "scim_sync", "off");
+  EXPECT_FALSE(store_->Authenticate(token)->scim_sync);
+  store_->DeactivateMember(org_, "owner@example.com");
+  EXPECT_FALSE(store_->Authenticate(token));
+  store_->CreateMember(org_, "second@example.com", "owner");
+  auto [id2, token2] = store_->CreateToken(org_, "second@example.com", "");
+  ASSERT_TRUE(store_->Authenticate(token2));
+  store_->RevokeToken(org_, id2);
+  EXPECT_FALSE(store_->Authenticate(token2));
+  EXPECT_THROW(store_->RevokeToken(other_, id), ScimError);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
