@@ -2,7 +2,6 @@
 // (the latter when SCIMITAR_TEST_PG_URL is set; scripts/test.sh always sets it).
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <thread>
 
 #include "scim/filter.h"
@@ -23,6 +22,12 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     store_ = Store::Open({url, 4});
     org_ = store_->CreateOrg(test::UniqueSlug("org"), "Org").id;
     other_ = store_->CreateOrg(test::UniqueSlug("other"), "Other").id;
+  }
+
+  // Stores `doc` if the resource is still at `version`.
+  ResourceRow Put(long long org, ResourceKind kind, const std::string& id, json doc, std::optional<long long> version,
+                  MemberChanges changes = {}) {
+    return store_->Modify(org, kind, id, version, [&](const ResourceRow&) { return std::make_pair(doc, changes); });
   }
 
   ResourceRow User(const std::string& name, json extra = json::object(), long long org = 0) {
@@ -101,10 +106,10 @@ TEST_P(StoreTest, PagingAndSortingAreExact) {
 
 TEST_P(StoreTest, UpdatesCheckVersionsAndNeverLoseAWrite) {
   ResourceRow u = User("vera");
-  ResourceRow v2 = store_->Update(org_, ResourceKind::User, u.id, {{"userName", "vera"}, {"title", "A"}}, 1, {});
+  ResourceRow v2 = Put(org_, ResourceKind::User, u.id, {{"userName", "vera"}, {"title", "A"}}, 1);
   EXPECT_EQ(v2.version, 2);
   try {
-    store_->Update(org_, ResourceKind::User, u.id, {{"userName", "vera"}, {"title", "B"}}, 1, {});
+    Put(org_, ResourceKind::User, u.id, {{"userName", "vera"}, {"title", "B"}}, 1);
     FAIL() << "stale write accepted";
   } catch (const ScimError& e) {
     EXPECT_EQ(e.status(), 412);
@@ -112,32 +117,35 @@ TEST_P(StoreTest, UpdatesCheckVersionsAndNeverLoseAWrite) {
   EXPECT_EQ(store_->Get(org_, ResourceKind::User, u.id)->doc["title"], "A");
   // Another organization cannot see or change it.
   EXPECT_FALSE(store_->Get(other_, ResourceKind::User, u.id));
-  EXPECT_THROW(store_->Update(other_, ResourceKind::User, u.id, {{"userName", "x"}}, 2, {}), ScimError);
+  EXPECT_THROW(Put(other_, ResourceKind::User, u.id, {{"userName", "x"}}, std::nullopt), ScimError);
   EXPECT_THROW(store_->Delete(other_, ResourceKind::User, u.id, std::nullopt), ScimError);
 }
 
-TEST_P(StoreTest, ConcurrentIncrementsAllLand) {
+TEST_P(StoreTest, ConcurrentModificationsAllLand) {
   ResourceRow u = User("counter", {{"title", "0"}});
-  std::atomic<int> failures{0};
   auto worker = [&] {
-    for (int i = 0; i < 10; ++i) {
-      for (;;) {
-        auto cur = store_->Get(org_, ResourceKind::User, u.id);
-        json doc = cur->doc;
+    for (int i = 0; i < 10; ++i)
+      store_->Modify(org_, ResourceKind::User, u.id, std::nullopt, [](const ResourceRow& cur) {
+        json doc = cur.doc;
         doc["title"] = std::to_string(std::stoi(doc["title"].get<std::string>()) + 1);
-        try {
-          store_->Update(org_, ResourceKind::User, u.id, doc, cur->version, {});
-          break;
-        } catch (const ScimError& e) {
-          if (e.status() != 412) { ++failures; break; }
-        }
-      }
-    }
+        return std::make_pair(doc, MemberChanges{});
+      });
   };
   std::thread a(worker), b(worker), c(worker);
-  a.join(); b.join(); c.join();
-  EXPECT_EQ(failures, 0);
-  EXPECT_EQ(store_->Get(org_, ResourceKind::User, u.id)->doc["title"], "30");
+  a.join();
+  b.join();
+  c.join();
+  ResourceRow done = *store_->Get(org_, ResourceKind::User, u.id);
+  EXPECT_EQ(done.doc["title"], "30");
+  EXPECT_EQ(done.version, 31);
+}
+
+TEST_P(StoreTest, AFailedMutationChangesNothing) {
+  ResourceRow u = User("atomic");
+  EXPECT_THROW(store_->Modify(org_, ResourceKind::User, u.id, std::nullopt,
+                              [](const ResourceRow&) -> std::pair<json, MemberChanges> { throw InvalidValue("no"); }),
+               ScimError);
+  EXPECT_EQ(store_->Get(org_, ResourceKind::User, u.id)->version, 1);
 }
 
 TEST_P(StoreTest, MembershipsChangeEdgeByEdge) {
@@ -147,7 +155,7 @@ TEST_P(StoreTest, MembershipsChangeEdgeByEdge) {
   MemberChanges ch;
   ch.add = {c.id, a.id};
   ch.remove = {b.id};
-  store_->Update(org_, ResourceKind::Group, g.id, {{"displayName", "G"}}, 1, ch);
+  Put(org_, ResourceKind::Group, g.id, {{"displayName", "G"}}, 1, ch);
   auto members = store_->MembersOf(org_, {g.id})[g.id];
   ASSERT_EQ(members.size(), 2u);
   EXPECT_EQ(members[0].id, a.id);
@@ -157,7 +165,7 @@ TEST_P(StoreTest, MembershipsChangeEdgeByEdge) {
   ResourceRow foreign = User("f", {}, other_);
   MemberChanges bad;
   bad.add = {foreign.id};
-  EXPECT_THROW(store_->Update(org_, ResourceKind::Group, g.id, {{"displayName", "G2"}}, 2, bad), ScimError);
+  EXPECT_THROW(Put(org_, ResourceKind::Group, g.id, {{"displayName", "G2"}}, 2, bad), ScimError);
   EXPECT_EQ(store_->Get(org_, ResourceKind::Group, g.id)->doc["displayName"], "G");
   // Deleting a user removes its memberships.
   store_->Delete(org_, ResourceKind::User, a.id, std::nullopt);

@@ -10,7 +10,7 @@ def test_service_provider_config(tenant):
     assert c["patch"]["supported"] is True
     assert c["filter"] == {"supported": True, "maxResults": 1000}
     assert c["etag"]["supported"] is True and c["sort"]["supported"] is True
-    assert c["bulk"]["supported"] is False  # not implemented yet: advertised as such
+    assert c["bulk"]["supported"] is True
     assert c["authenticationSchemes"][0]["type"] == "oauthbearertoken"
     # The advertised cap is enforced.
     assert tenant.get("/Users?count=5000").json()["itemsPerPage"] <= 1000

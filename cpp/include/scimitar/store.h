@@ -4,6 +4,7 @@
 // case-insensitive) is enforced by the database. Callers must not hold the Python GIL while calling.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -120,10 +121,13 @@ class Store {
   virtual ResourceRow Create(long long org_id, scim::ResourceKind kind, const nlohmann::json& doc,
                              const std::vector<std::string>& members) = 0;
   virtual std::optional<ResourceRow> Get(long long org_id, scim::ResourceKind kind, const std::string& id) = 0;
-  // Replaces the document and applies member changes if the stored version equals expected_version.
-  // Throws ScimError 404 when absent, 412 when the version differs (the caller decides whether to retry).
-  virtual ResourceRow Update(long long org_id, scim::ResourceKind kind, const std::string& id,
-                             const nlohmann::json& doc, long long expected_version, const MemberChanges& members) = 0;
+  // Read-modify-write under a row lock, in one transaction: reads the resource, calls `mutate` (which
+  // must be quick and must not block; it may throw to abort), stores the document it returns and applies
+  // its member changes. Concurrent modifications of one resource are serialized, so none is lost.
+  // Throws ScimError 404 when absent, 412 when expected_version is given and differs.
+  using Mutation = std::function<std::pair<nlohmann::json, MemberChanges>(const ResourceRow& current)>;
+  virtual ResourceRow Modify(long long org_id, scim::ResourceKind kind, const std::string& id,
+                             std::optional<long long> expected_version, const Mutation& mutate) = 0;
   // Deletes the resource and every membership edge that names it. 404 when absent; 412 on version mismatch.
   virtual void Delete(long long org_id, scim::ResourceKind kind, const std::string& id,
                       std::optional<long long> expected_version) = 0;

@@ -127,12 +127,13 @@ Response Router::Route(const Request& request) const {
   const std::string id = rest.size() == 2 ? rest[1] : "";
   const std::string& m = request.method;
 
-  enum class Target { Config, Schemas, Types, Users, Groups, Search } target;
+  enum class Target { Config, Schemas, Types, Users, Groups, Search, Bulk } target;
   std::string allow;
   if (endpoint == "ServiceProviderConfig" && id.empty()) target = Target::Config, allow = "GET";
   else if (endpoint == "Schemas") target = Target::Schemas, allow = "GET";
   else if (endpoint == "ResourceTypes") target = Target::Types, allow = "GET";
   else if (endpoint == ".search" && id.empty()) target = Target::Search, allow = "POST";
+  else if (endpoint == "Bulk" && id.empty()) target = Target::Bulk, allow = "POST";
   else if (endpoint == "Users" || endpoint == "Groups") {
     target = endpoint == "Users" ? Target::Users : Target::Groups;
     allow = id.empty() ? "GET, POST" : id == ".search" ? "POST" : "GET, PUT, PATCH, DELETE";
@@ -159,10 +160,8 @@ Response Router::Route(const Request& request) const {
     case Target::Config: return service_.ServiceProviderConfig(base);
     case Target::Schemas: return service_.Schemas(base, id);
     case Target::Types: return service_.ResourceTypes(base, id);
-    case Target::Search: {
-      // A root search covers Users only when the filter is about users; we search Users then Groups.
-      throw ScimError(501, "", "root-level /.search is not supported; use /Users/.search or /Groups/.search");
-    }
+    case Target::Search: return service_.SearchAll(*tenant, SearchParamsOf(ParseBody(request)), base);
+    case Target::Bulk: return service_.Bulk(*tenant, ParseBody(request), base);
     case Target::Users:
     case Target::Groups: break;
   }

@@ -1,5 +1,7 @@
 #include "service/scim_service.h"
 
+#include <algorithm>
+
 #include "scim/filter.h"
 #include "scim/patch.h"
 #include "scim/resource.h"
@@ -71,40 +73,43 @@ Response ScimService::Resource(const scim::ResourceTypeDef& type, const Tenant& 
   return r;
 }
 
-Response ScimService::List(const Tenant& t, ResourceKind kind, const ListParams& p, const std::string& base_url) const {
-  const auto& type = scim::TypeOf(kind);
+namespace {
+
+// startIndex and count per RFC 7644 3.4.2.4: values below 1 (or 0) are clamped, count is capped.
+std::pair<long long, long long> PageOf(const ListParams& p, const ServiceOptions& o) {
   long long start = ParseNonNegative(p.start_index, "startIndex", 1);
-  if (start < 1) start = 1;  // RFC 7644 3.4.2.4: values below 1 are interpreted as 1
-  long long count = ParseNonNegative(p.count, "count", options_.default_page_size);
-  if (count < 0) count = 0;
-  if (count > options_.max_page_size) count = options_.max_page_size;
-  scim::Filter filter;
-  if (!p.filter.empty()) filter = scim::ParseFilter(p.filter);
-  scim::AttrPath sort_path;
-  if (!p.sort_by.empty()) {
-    std::string s = p.sort_by;
-    if (scim::ToLower(s).rfind("urn:", 0) == 0) {
-      size_t colon = s.rfind(':');
-      sort_path.schema = s.substr(0, colon);
-      s = s.substr(colon + 1);
-    }
-    size_t dot = s.find('.');
-    sort_path.attr = s.substr(0, dot);
-    if (dot != std::string::npos) sort_path.sub = s.substr(dot + 1);
+  long long count = ParseNonNegative(p.count, "count", o.default_page_size);
+  return {std::max(start, 1LL), std::clamp(count, 0LL, o.max_page_size)};
+}
+
+std::optional<scim::AttrPath> SortPathOf(const std::string& sort_by) {
+  if (sort_by.empty()) return std::nullopt;
+  scim::AttrPath path;
+  std::string s = sort_by;
+  if (scim::ToLower(s).rfind("urn:", 0) == 0) {
+    size_t colon = s.rfind(':');
+    path.schema = s.substr(0, colon);
+    s = s.substr(colon + 1);
   }
-  std::string order = scim::ToLower(p.sort_order);
+  size_t dot = s.find('.');
+  path.attr = s.substr(0, dot);
+  if (dot != std::string::npos) path.sub = s.substr(dot + 1);
+  return path;
+}
+
+bool Descending(const std::string& sort_order) {
+  std::string order = scim::ToLower(sort_order);
   if (!order.empty() && order != "ascending" && order != "descending")
     throw InvalidValue("sortOrder must be ascending or descending");
-  scim::Projection projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
+  return order == "descending";
+}
 
-  Query q;
-  q.filter = filter.get();
-  q.sort_by = p.sort_by.empty() ? nullptr : &sort_path;
-  q.descending = order == "descending";
-  q.offset = start - 1;
-  q.count = count;
+}  // namespace
+
+QueryResult ScimService::Page(const Tenant& t, ResourceKind kind, const Query& q, const scim::Projection& projection,
+                              const std::string& base_url, nlohmann::json& out) const {
+  const auto& type = scim::TypeOf(kind);
   QueryResult found = store_.Find(t.org_id, kind, q);
-
   const scim::AttributeDef* edge_attr = type.core->Find(kind == ResourceKind::Group ? "members" : "groups");
   const bool want_edges = projection.Wants(scim::ResolvedAttr{type.core, false, edge_attr, nullptr});
   std::map<std::string, std::vector<MemberRef>> edges;
@@ -113,11 +118,81 @@ Response ScimService::List(const Tenant& t, ResourceKind kind, const ListParams&
     for (const auto& row : found.rows) ids.push_back(row.id);
     edges = kind == ResourceKind::Group ? store_.MembersOf(t.org_id, ids) : store_.GroupsOf(t.org_id, ids);
   }
-  nlohmann::json resources = nlohmann::json::array();
   for (const auto& row : found.rows)
-    resources.push_back(scim::Render(type, row, base_url, want_edges ? &edges[row.id] : nullptr, projection));
+    out.push_back(scim::Render(type, row, base_url, want_edges ? &edges[row.id] : nullptr, projection));
+  return found;
+}
+
+Response ScimService::List(const Tenant& t, ResourceKind kind, const ListParams& p, const std::string& base_url) const {
+  const auto& type = scim::TypeOf(kind);
+  auto [start, count] = PageOf(p, options_);
+  scim::Filter filter = p.filter.empty() ? nullptr : scim::ParseFilter(p.filter);
+  std::optional<scim::AttrPath> sort = SortPathOf(p.sort_by);
+  scim::Projection projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
+  Query q;
+  q.filter = filter.get();
+  q.sort_by = sort ? &*sort : nullptr;
+  q.descending = Descending(p.sort_order);
+  q.offset = start - 1;
+  q.count = count;
+  nlohmann::json resources = nlohmann::json::array();
+  QueryResult found = Page(t, kind, q, projection, base_url, resources);
   Response r;
   r.body = ListResponse(found.total, start, std::move(resources));
+  return r;
+}
+
+Response ScimService::SearchAll(const Tenant& t, const ListParams& p, const std::string& base_url) const {
+  auto [start, count] = PageOf(p, options_);
+  if (!p.sort_by.empty()) throw InvalidValue("sortBy is not supported when searching across resource types");
+  scim::Filter filter = p.filter.empty() ? nullptr : scim::ParseFilter(p.filter);
+  // Users come first, then Groups. A filter applies to the types whose attributes it names; it is
+  // an error only when it applies to none.
+  struct Part {
+    ResourceKind kind;
+    long long total = 0;
+    bool applies = false;
+  };
+  std::vector<Part> parts = {{ResourceKind::User}, {ResourceKind::Group}};
+  std::optional<ScimError> first_error;
+  for (auto& part : parts) {
+    Query q;
+    q.filter = filter.get();
+    q.count = 0;
+    try {
+      part.total = store_.Find(t.org_id, part.kind, q).total;
+      part.applies = true;
+    } catch (const ScimError& e) {
+      if (e.scim_type() != "invalidFilter") throw;
+      if (!first_error) first_error = e;
+    }
+  }
+  if (!parts[0].applies && !parts[1].applies) throw *first_error;
+  nlohmann::json resources = nlohmann::json::array();
+  long long skip = start - 1, want = count, total = 0;
+  for (const auto& part : parts) {
+    total += part.total;
+    if (!part.applies || want <= 0 || skip >= part.total) {
+      skip = std::max(0LL, skip - part.total);
+      continue;
+    }
+    const auto& type = scim::TypeOf(part.kind);
+    scim::Projection projection;
+    try {
+      projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
+    } catch (const ScimError&) {
+      // attributes named for the other type only: return this type's defaults
+    }
+    Query q;
+    q.filter = filter.get();
+    q.offset = skip;
+    q.count = want;
+    QueryResult found = Page(t, part.kind, q, projection, base_url, resources);
+    want -= static_cast<long long>(found.rows.size());
+    skip = 0;
+  }
+  Response r;
+  r.body = ListResponse(total, start, std::move(resources));
   return r;
 }
 
@@ -146,26 +221,10 @@ Response ScimService::Create(const Tenant& t, ResourceKind kind, const nlohmann:
   return Resource(type, t, row, 201, base_url, scim::Projection{});
 }
 
-template <typename Mutate>
-Response ScimService::UpdateWithRetry(const Tenant& t, ResourceKind kind, const std::string& id, const Preconditions& pre,
-                                      const std::string& base_url, Mutate mutate) const {
-  const auto& type = scim::TypeOf(kind);
-  const std::optional<long long> expected = ExpectedVersion(pre.if_match);
-  // Without If-Match, a concurrent writer makes our read stale: re-read and re-apply (bounded).
-  for (int attempt = 0;; ++attempt) {
-    auto current = store_.Get(t.org_id, kind, id);
-    if (!current) throw NotFound(type.name + " '" + id + "' not found");
-    if (expected && *expected != current->version)
-      throw PreconditionFailed("If-Match " + scim::ETagOf(*expected) + " is not the current version " +
-                               scim::ETagOf(current->version));
-    auto [doc, members] = mutate(*current);
-    try {
-      ResourceRow row = store_.Update(t.org_id, kind, id, doc, current->version, members);
-      return Resource(type, t, row, 200, base_url, scim::Projection{});
-    } catch (const ScimError& e) {
-      if (e.status() != 412 || expected || attempt >= 8) throw;
-    }
-  }
+Response ScimService::Modify(const Tenant& t, ResourceKind kind, const std::string& id, const Preconditions& pre,
+                             const std::string& base_url, const Store::Mutation& mutate) const {
+  ResourceRow row = store_.Modify(t.org_id, kind, id, ExpectedVersion(pre.if_match), mutate);
+  return Resource(scim::TypeOf(kind), t, row, 200, base_url, scim::Projection{});
 }
 
 Response ScimService::Replace(const Tenant& t, ResourceKind kind, const std::string& id, const nlohmann::json& body,
@@ -177,7 +236,7 @@ Response ScimService::Replace(const Tenant& t, ResourceKind kind, const std::str
     members.replace_all = true;
     members.add = n.members.value_or(std::vector<std::string>{});
   }
-  return UpdateWithRetry(t, kind, id, pre, base_url, [&](const ResourceRow&) {
+  return Modify(t, kind, id, pre, base_url, [&](const ResourceRow&) {
     return std::make_pair(n.doc, members);
   });
 }
@@ -185,7 +244,7 @@ Response ScimService::Replace(const Tenant& t, ResourceKind kind, const std::str
 Response ScimService::Patch(const Tenant& t, ResourceKind kind, const std::string& id, const nlohmann::json& body,
                             const Preconditions& pre, const std::string& base_url) const {
   const auto& type = scim::TypeOf(kind);
-  return UpdateWithRetry(t, kind, id, pre, base_url, [&](const ResourceRow& current) {
+  return Modify(t, kind, id, pre, base_url, [&](const ResourceRow& current) {
     scim::PatchOutcome out = scim::ApplyPatch(type, id, current.doc, body);
     scim::NormalizedResource n = scim::Normalize(type, out.doc, /*require_schemas=*/false);
     return std::make_pair(n.doc, out.members);
@@ -205,7 +264,10 @@ Response ScimService::ServiceProviderConfig(const std::string& base_url) const {
       {"schemas", {"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"}},
       {"documentationUri", "https://pypi.org/project/scimitar/"},
       {"patch", {{"supported", true}}},
-      {"bulk", {{"supported", false}, {"maxOperations", 0}, {"maxPayloadSize", 0}}},
+      {"bulk",
+       {{"supported", true},
+        {"maxOperations", options_.max_bulk_operations},
+        {"maxPayloadSize", options_.max_body_bytes}}},
       {"filter", {{"supported", true}, {"maxResults", options_.max_page_size}}},
       {"changePassword", {{"supported", false}}},
       {"sort", {{"supported", true}}},

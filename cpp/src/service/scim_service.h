@@ -17,6 +17,7 @@ struct ServiceOptions {
   long long max_page_size = 1000;    // advertised as filter.maxResults
   long long default_page_size = 100;
   size_t max_body_bytes = 1 << 20;  // advertised as bulk.maxPayloadSize
+  long long max_bulk_operations = 1000;
 };
 
 struct ListParams {
@@ -39,6 +40,8 @@ class ScimService {
   ScimService(Store& store, ServiceOptions options) : store_(store), options_(options) {}
 
   Response List(const Tenant& t, scim::ResourceKind kind, const ListParams& p, const std::string& base_url) const;
+  // POST /.search: Users then Groups, paged as one list (RFC 7644 3.4.3).
+  Response SearchAll(const Tenant& t, const ListParams& p, const std::string& base_url) const;
   Response Get(const Tenant& t, scim::ResourceKind kind, const std::string& id, const ListParams& p,
                const Preconditions& pre, const std::string& base_url) const;
   Response Create(const Tenant& t, scim::ResourceKind kind, const nlohmann::json& body, const std::string& base_url) const;
@@ -48,6 +51,9 @@ class ScimService {
                  const Preconditions& pre, const std::string& base_url) const;
   Response Delete(const Tenant& t, scim::ResourceKind kind, const std::string& id, const Preconditions& pre) const;
 
+  // POST /Bulk (RFC 7644 3.7); each operation is atomic on its own.
+  Response Bulk(const Tenant& t, const nlohmann::json& body, const std::string& base_url) const;
+
   Response ServiceProviderConfig(const std::string& base_url) const;
   Response Schemas(const std::string& base_url, const std::string& id) const;        // id "" = list
   Response ResourceTypes(const std::string& base_url, const std::string& id) const;  // id "" = list
@@ -55,9 +61,14 @@ class ScimService {
  private:
   Response Resource(const scim::ResourceTypeDef& type, const Tenant& t, const ResourceRow& row, int status,
                     const std::string& base_url, const scim::Projection& projection) const;
-  template <typename Mutate>
-  Response UpdateWithRetry(const Tenant& t, scim::ResourceKind kind, const std::string& id, const Preconditions& pre,
-                           const std::string& base_url, Mutate mutate) const;
+  // Runs q and renders its rows into `out` (one membership query for the whole page).
+  QueryResult Page(const Tenant& t, scim::ResourceKind kind, const Query& q, const scim::Projection& projection,
+                   const std::string& base_url, nlohmann::json& out) const;
+  Response RunBulkOperation(const Tenant& t, const std::string& method, const std::string& path,
+                            const nlohmann::json& data, const std::optional<std::string>& version,
+                            const std::string& base_url) const;
+  Response Modify(const Tenant& t, scim::ResourceKind kind, const std::string& id, const Preconditions& pre,
+                  const std::string& base_url, const Store::Mutation& mutate) const;
 
   Store& store_;
   ServiceOptions options_;

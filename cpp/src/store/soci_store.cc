@@ -342,29 +342,26 @@ class SociStore final : public Store {
     return GetIn(sql, org_id, kind, id);
   }
 
-  ResourceRow Update(long long org_id, scim::ResourceKind kind, const std::string& id, const nlohmann::json& doc,
-                     long long expected_version, const MemberChanges& changes) override {
+  ResourceRow Modify(long long org_id, scim::ResourceKind kind, const std::string& id,
+                     std::optional<long long> expected_version, const Mutation& mutate) override {
     soci::session sql(pool_);
-    Txn tx(sql, backend_);
+    Txn tx(sql, backend_);  // SQLite: BEGIN IMMEDIATE already holds the write lock
+    auto current = GetIn(sql, org_id, kind, id, /*for_update=*/true);
+    if (!current) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
+    if (expected_version && *expected_version != current->version)
+      throw PreconditionFailed("If-Match W/\"" + std::to_string(*expected_version) + "\" is not the current version W/\"" +
+                               std::to_string(current->version) + "\"");
+    auto [doc, changes] = mutate(*current);
     Projection p = Project(kind, doc);
-    std::string kind_name = KindName(kind), body = DumpDoc(doc), now = NowIso();
-    soci::statement st = (sql.prepare << "UPDATE resources SET name = :n, name_folded = :nf, display = :d, "
-                                          "external_id = :x, active = :a, doc = :doc, version = version + 1, modified = :m "
-                                          "WHERE org_id = :o AND kind = :k AND managed = 1 AND id = :id AND version = :v",
-                          soci::use(p.name), soci::use(p.name_folded), soci::use(p.display),
-                          soci::use(p.external_id, p.external_ind), soci::use(p.active, p.active_ind), soci::use(body),
-                          soci::use(now), soci::use(org_id), soci::use(kind_name), soci::use(id),
-                          soci::use(expected_version));
+    std::string body = DumpDoc(doc), now = NowIso();
     try {
-      st.execute(true);
+      sql << "UPDATE resources SET name = :n, name_folded = :nf, display = :d, external_id = :x, active = :a, "
+             "doc = :doc, version = version + 1, modified = :m WHERE org_id = :o AND id = :id",
+          soci::use(p.name), soci::use(p.name_folded), soci::use(p.display), soci::use(p.external_id, p.external_ind),
+          soci::use(p.active, p.active_ind), soci::use(body), soci::use(now), soci::use(org_id), soci::use(id);
     } catch (const soci::soci_error& e) {
       if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
       throw;
-    }
-    if (st.get_affected_rows() == 0) {
-      if (!GetIn(sql, org_id, kind, id)) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
-      throw PreconditionFailed("the resource was modified: version " + std::to_string(expected_version) +
-                               " is no longer current");
     }
     if (changes.replace_all)
       sql << "DELETE FROM memberships WHERE org_id = :o AND group_id = :g", soci::use(org_id), soci::use(id);
@@ -379,7 +376,7 @@ class SociStore final : public Store {
               std::optional<long long> expected_version) override {
     soci::session sql(pool_);
     Txn tx(sql, backend_);
-    auto row = GetIn(sql, org_id, kind, id);
+    auto row = GetIn(sql, org_id, kind, id, /*for_update=*/true);
     if (!row) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
     if (expected_version && *expected_version != row->version)
       throw PreconditionFailed("the resource was modified: version " + std::to_string(*expected_version) +
@@ -464,11 +461,13 @@ class SociStore final : public Store {
     return m;
   }
 
-  std::optional<ResourceRow> GetIn(soci::session& sql, long long org_id, scim::ResourceKind kind, const std::string& id) {
+  std::optional<ResourceRow> GetIn(soci::session& sql, long long org_id, scim::ResourceKind kind, const std::string& id,
+                                   bool for_update = false) {
     ResourceRow row;
     std::string body, kind_name = KindName(kind);
-    sql << "SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
-           "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND r.id = :i",
+    const char* lock = for_update && backend_ == Backend::Postgres ? " FOR UPDATE" : "";
+    sql << std::string("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
+                       "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND r.id = :i") + lock,
         soci::use(org_id), soci::use(kind_name), soci::use(id), soci::into(row.id), soci::into(body),
         soci::into(row.version), soci::into(row.created), soci::into(row.modified);
     if (!sql.got_data()) return std::nullopt;
