@@ -9,6 +9,7 @@
 
 #include <random>
 #include <set>
+#include <unordered_map>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -112,15 +113,102 @@ Projection Project(scim::ResourceKind kind, const nlohmann::json& doc) {
   return p;
 }
 
+// Before SQLite initializes: no global memory-statistics mutex (it serializes every allocation of
+// every connection), and multi-thread mode (a connection is only ever used by one thread at a time:
+// the pool leases it). Has no effect if the process initialized SQLite already.
+void ConfigureSqliteOnce() {
+  static const bool done = [] {
+    sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // soci-sqlite3.h wraps sqlite3.h in sqlite_api
+    sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    return true;
+  }();
+  (void)done;
+}
+
 std::string DumpDoc(const nlohmann::json& doc) { return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+// A statement prepared once per pooled connection and reused: inputs and outputs live here, bound by
+// reference at preparation. Every output column is read as text (both backends return integers as
+// text faithfully), so one shape serves every query. Used only by the thread that leased the
+// connection. Each run steps to the end, so no read snapshot stays open between requests.
+class CachedStatement {
+ public:
+  CachedStatement(soci::session& sql, const std::string& text, const std::vector<BindValue>& binds, size_t columns)
+      : st_(sql), in_(binds), out_(columns), ind_(columns) {
+    for (size_t i = 0; i < columns; ++i) st_.exchange(soci::into(out_[i], ind_[i]));
+    BindAll(st_, in_);
+    st_.alloc();
+    st_.prepare(text);
+    st_.define_and_bind();
+  }
+
+  // Runs with `binds` (of the kinds it was prepared with); calls row(columns) for each row, where a
+  // NULL column reads as "".
+  template <typename Row>
+  void Run(const std::vector<BindValue>& binds, Row&& row) {
+    for (size_t i = 0; i < binds.size(); ++i) in_[i] = binds[i];
+    st_.execute(false);
+    while (st_.fetch()) {
+      for (size_t i = 0; i < out_.size(); ++i)
+        if (ind_[i] == soci::i_null) out_[i].clear();
+      row(out_);
+    }
+  }
+
+ private:
+  soci::statement st_;
+  std::vector<BindValue> in_;
+  std::vector<std::string> out_;
+  std::vector<soci::indicator> ind_;
+};
+
+// The prepared statements of one pooled connection, keyed by SQL text and bind kinds.
+struct ConnectionCache {
+  static constexpr size_t kMaxStatements = 256;  // distinct filter shapes are unbounded
+  std::unordered_map<std::string, std::unique_ptr<CachedStatement>> statements;
+
+  CachedStatement& Get(soci::session& sql, const std::string& text, const std::vector<BindValue>& binds, size_t columns) {
+    std::string key = text;
+    key += '#';
+    for (const auto& b : binds) key += static_cast<char>('0' + static_cast<int>(b.kind));
+    auto it = statements.find(key);
+    if (it != statements.end()) return *it->second;
+    if (statements.size() >= kMaxStatements) statements.clear();
+    auto st = std::make_unique<CachedStatement>(sql, text, binds, columns);
+    return *statements.emplace(std::move(key), std::move(st)).first->second;
+  }
+};
+
+// Leases one pooled connection with its statement cache; gives it back on destruction.
+class Lease {
+ public:
+  Lease(soci::connection_pool& pool, std::vector<ConnectionCache>& caches)
+      : pool_(pool), pos_(pool.lease()), sql_(pool.at(pos_)), cache_(caches[pos_]) {}
+  ~Lease() { pool_.give_back(pos_); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+
+  soci::session& sql() { return sql_; }
+  template <typename Row>
+  void Select(const std::string& text, const std::vector<BindValue>& binds, size_t columns, Row&& row) {
+    cache_.Get(sql_, text, binds, columns).Run(binds, std::forward<Row>(row));
+  }
+
+ private:
+  soci::connection_pool& pool_;
+  size_t pos_;
+  soci::session& sql_;
+  ConnectionCache& cache_;
+};
 
 class SociStore final : public Store {
  public:
   SociStore(Backend backend, const std::string& connect, int pool_size)
-      : backend_(backend), pool_(static_cast<size_t>(pool_size)) {
+      : backend_(backend), pool_(static_cast<size_t>(pool_size)), caches_(static_cast<size_t>(pool_size)) {
     for (int i = 0; i < pool_size; ++i) {
       soci::session& s = pool_.at(static_cast<size_t>(i));
       if (backend_ == Backend::Sqlite) {
+        ConfigureSqliteOnce();
         s.open(soci::sqlite3, "db=" + connect + " timeout=30");
         s << "PRAGMA journal_mode=WAL";
         s << "PRAGMA synchronous=NORMAL";
@@ -292,22 +380,26 @@ class SociStore final : public Store {
     if (bearer.size() != 5 + 12 + 1 + 40 || bearer.compare(0, 5, "scim_") != 0 || bearer[17] != '_')
       return std::nullopt;
     std::string id = bearer.substr(5, 12), secret = bearer.substr(18);
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    std::optional<Tenant> found;
     std::string hash, sync;
-    soci::indicator sync_ind = soci::i_null;
-    Tenant t;
-    sql << "SELECT t.secret_hash, t.org_id, o.slug, t.member_id, s.value FROM tokens t JOIN orgs o ON o.id = t.org_id "
-           "JOIN members m ON m.id = t.member_id "
-           "LEFT JOIN org_settings s ON s.org_id = t.org_id AND s.key = 'scim_sync' "
-           "WHERE t.id = :i AND t.revoked IS NULL AND m.active = 1",
-        soci::use(id), soci::into(hash), soci::into(t.org_id), soci::into(t.slug), soci::into(t.member_id),
-        soci::into(sync, sync_ind);
-    if (!sql.got_data() || !ConstantTimeEquals(hash, Sha256Hex(secret))) return std::nullopt;
-    if (sync_ind == soci::i_ok) {
+    bool has_sync = false;
+    lease.Select("SELECT t.secret_hash, t.org_id, o.slug, t.member_id, s.value FROM tokens t "
+                 "JOIN orgs o ON o.id = t.org_id JOIN members m ON m.id = t.member_id "
+                 "LEFT JOIN org_settings s ON s.org_id = t.org_id AND s.key = 'scim_sync' "
+                 "WHERE t.id = :i AND t.revoked IS NULL AND m.active = 1",
+                 {BindValue::Text(id)}, 5, [&](const std::vector<std::string>& c) {
+                   hash = c[0];
+                   found = Tenant{std::stoll(c[1]), c[2], std::stoll(c[3]), true};
+                   sync = c[4];
+                   has_sync = !c[4].empty();
+                 });
+    if (!found || !ConstantTimeEquals(hash, Sha256Hex(secret))) return std::nullopt;
+    if (has_sync) {
       std::string v = scim::ToLower(sync);
-      t.scim_sync = !(v == "off" || v == "false" || v == "0" || v == "no" || v == "disabled");
+      found->scim_sync = !(v == "off" || v == "false" || v == "0" || v == "no" || v == "disabled");
     }
-    return t;
+    return found;
   }
 
   // ---- resources ----------------------------------------------------------------------------
@@ -338,8 +430,13 @@ class SociStore final : public Store {
   }
 
   std::optional<ResourceRow> Get(long long org_id, scim::ResourceKind kind, const std::string& id) override {
-    soci::session sql(pool_);
-    return GetIn(sql, org_id, kind, id);
+    Lease lease(pool_, caches_);
+    std::optional<ResourceRow> row;
+    lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
+                 "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND r.id = :i",
+                 {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(id)}, 5,
+                 [&](const std::vector<std::string>& c) { row = RowOf(c); });
+    return row;
   }
 
   ResourceRow Modify(long long org_id, scim::ResourceKind kind, const std::string& id,
@@ -402,38 +499,16 @@ class SociStore final : public Store {
     std::vector<BindValue> binds{BindValue::Int(org_id), BindValue::Text(KindName(kind))};
     binds.insert(binds.end(), where.binds.begin(), where.binds.end());
 
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
     QueryResult result;
-    {
-      soci::statement st(sql);
-      st.exchange(soci::into(result.total));
-      BindAll(st, binds);
-      st.alloc();
-      st.prepare("SELECT count(*)" + base);
-      st.define_and_bind();
-      st.execute(true);
-    }
+    lease.Select("SELECT count(*)" + base, binds, 1,
+                 [&](const std::vector<std::string>& c) { result.total = std::stoll(c[0]); });
     if (q.count <= 0 || q.offset >= result.total) return result;
     binds.push_back(BindValue::Int(q.count));
     binds.push_back(BindValue::Int(q.offset));
-    ResourceRow row;
-    std::string body;
-    soci::statement st(sql);
-    st.exchange(soci::into(row.id));
-    st.exchange(soci::into(body));
-    st.exchange(soci::into(row.version));
-    st.exchange(soci::into(row.created));
-    st.exchange(soci::into(row.modified));
-    BindAll(st, binds);
-    st.alloc();
-    st.prepare("SELECT r.id, r.doc, r.version, r.created, r.modified" + base + " ORDER BY " + order +
-               " LIMIT :lim OFFSET :off");
-    st.define_and_bind();
-    st.execute();
-    while (st.fetch()) {
-      row.doc = nlohmann::json::parse(body);
-      result.rows.push_back(row);
-    }
+    lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified" + base + " ORDER BY " + order +
+                     " LIMIT :lim OFFSET :off",
+                 binds, 5, [&](const std::vector<std::string>& c) { result.rows.push_back(RowOf(c)); });
     return result;
   }
 
@@ -473,6 +548,10 @@ class SociStore final : public Store {
     if (!sql.got_data()) return std::nullopt;
     row.doc = nlohmann::json::parse(body);
     return row;
+  }
+
+  static ResourceRow RowOf(const std::vector<std::string>& c) {
+    return ResourceRow{c[0], nlohmann::json::parse(c[1]), std::stoll(c[2]), c[3], c[4]};
   }
 
   static std::string Placeholders(const char* prefix, size_t n) {
@@ -534,26 +613,16 @@ class SociStore final : public Store {
     for (const auto& id : ids) binds.push_back(BindValue::Text(id));
     const std::string key = of_groups ? "m.group_id" : "m.member_id";
     const std::string other = of_groups ? "m.member_id" : "m.group_id";
-    soci::session sql(pool_);
-    std::string owner;
-    MemberRef ref;
-    soci::statement st(sql);
-    st.exchange(soci::into(owner));
-    st.exchange(soci::into(ref.id));
-    st.exchange(soci::into(ref.type));
-    st.exchange(soci::into(ref.display));
-    BindAll(st, binds);
-    st.alloc();
-    st.prepare("SELECT " + key + ", r.id, r.kind, r.display FROM memberships m JOIN resources r ON r.id = " + other +
-               " WHERE m.org_id = :o AND " + key + " IN (" + Placeholders("e", ids.size()) + ") ORDER BY r.pk");
-    st.define_and_bind();
-    st.execute();
-    while (st.fetch()) out[owner].push_back(ref);
+    Lease lease(pool_, caches_);
+    lease.Select("SELECT " + key + ", r.id, r.kind, r.display FROM memberships m JOIN resources r ON r.id = " + other +
+                     " WHERE m.org_id = :o AND " + key + " IN (" + Placeholders("e", ids.size()) + ") ORDER BY r.pk",
+                 binds, 4, [&](const std::vector<std::string>& c) { out[c[0]].push_back(MemberRef{c[1], c[2], c[3]}); });
     return out;
   }
 
   Backend backend_;
   soci::connection_pool pool_;
+  std::vector<ConnectionCache> caches_;  // one per pooled connection; destroyed before the pool
 };
 
 // SOCI reads a "postgresql://" prefix as its own backend selector, so the URL is turned into libpq's

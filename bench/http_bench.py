@@ -1,0 +1,164 @@
+"""HTTP benchmark (issue: the whole SCIM protocol): requests/s and p50/p99 latency for POST /Users,
+GET /Users/{id}, GET /Users?filter=userName eq "...", and PATCH group add one member, on SQLite with
+100,000 users stored, at concurrency 16; each figure also as a fraction of a bare Poco handler (same
+server settings) measured in the same run. Every scenario runs REPEATS times; medians are printed.
+
+Run: bench/run_http.sh   (builds bench/bare_poco, needs wrk)
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import scimitar
+
+USERS = int(os.environ.get("BENCH_USERS", "100000"))
+CONNECTIONS = 16
+THREADS = 16
+DURATION = os.environ.get("BENCH_DURATION", "8s")
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+HERE = Path(__file__).resolve().parent
+
+DONE_LUA = r"""
+done = function(summary, latency, requests)
+  io.write(string.format('{"requests": %d, "seconds": %f, "errors": %d, "p50_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration / 1e6,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def lua(body: str, token: str) -> str:
+    return f'wrk.headers["Authorization"] = "Bearer {token}"\nwrk.headers["Content-Type"] = "application/scim+json"\n' + body + DONE_LUA
+
+
+def run_wrk(url: str, script: str) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "-s", f.name, url],
+                         capture_output=True, text=True, check=True).stdout
+    os.unlink(f.name)
+    result = json.loads(out.strip().splitlines()[-1])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def start(cmd: list[str]) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return proc, proc.stdout.readline().strip()
+
+
+def seed(host: str, port: int, token: str, n: int) -> list[str]:
+    conn = http.client.HTTPConnection(host, port)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+    ids = []
+    for start_at in range(0, n, 1000):
+        ops = [{"method": "POST", "path": "/Users", "bulkId": str(i),
+                "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"user{i}@bench.test",
+                         "name": {"givenName": f"G{i}", "familyName": "Bench"}, "active": True,
+                         "emails": [{"type": "work", "value": f"user{i}@bench.test", "primary": True}]}}
+               for i in range(start_at, min(n, start_at + 1000))]
+        conn.request("POST", "/scim/v2/Bulk", json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                                                          "Operations": ops}), headers)
+        resp = json.loads(conn.getresponse().read())
+        ids += [o["location"].rsplit("/", 1)[1] for o in resp["Operations"] if o["status"] == "201"]
+    return ids
+
+
+def main() -> int:
+    bare_exe = sys.argv[1]
+    work = Path(tempfile.mkdtemp(prefix="scimitar-bench-"))
+    db = f"sqlite:///{work}/bench.db"
+    store = scimitar.open_store(db)
+    store.create_org("bench", "Bench")
+    store.create_member("bench", "bench@bench.test", "owner")
+    _, token = store.create_token("bench", "bench@bench.test", "bench")
+    del store
+
+    server, url = start([sys.executable, "-m", "scimitar", "--db", db, "serve", "--port", "0", "--threads", str(THREADS)])
+    base = url[: -len("/scim/v2")]
+    host, port = base[len("http://"):].split(":")
+    t0 = time.time()
+    ids = seed(host, int(port), token, USERS)
+    print(f"seeded {len(ids)} users through /Bulk in {time.time() - t0:.1f}s", flush=True)
+    conn = http.client.HTTPConnection(host, int(port))
+    conn.request("POST", "/scim/v2/Groups", json.dumps({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                                        "displayName": "bench group"}),
+                 {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"})
+    group_id = json.loads(conn.getresponse().read())["id"]
+    (work / "ids.txt").write_text("\n".join(ids[:5000]) + "\n")
+
+    pick_id = f"""
+ids = {{}}
+for line in io.lines("{work}/ids.txt") do ids[#ids + 1] = line end
+math.randomseed(os.time())
+"""
+    scenarios = {
+        "POST /Users": lua("""
+-- Each wrk thread gets its own id, so generated userNames never collide (a collision is a 409).
+local next_id = 0
+setup = function(thread) next_id = next_id + 1; thread:set("tid", next_id) end
+counter = 0
+request = function()
+  counter = counter + 1
+  local name = string.format("new-%s-%d-%d@bench.test", tid, counter, os.time())
+  return wrk.format("POST", "/scim/v2/Users", nil,
+    '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"' .. name .. '","active":true}')
+end
+""", token),
+        "GET /Users/{id}": lua(pick_id + """
+request = function() return wrk.format("GET", "/scim/v2/Users/" .. ids[math.random(#ids)]) end
+""", token),
+        'GET /Users?filter=userName eq': lua(f"""
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "/scim/v2/Users?filter=userName%20eq%20%22user" .. math.random(0, {USERS - 1}) .. "%40bench.test%22")
+end
+""", token),
+        "PATCH group add member": lua(pick_id + f"""
+request = function()
+  return wrk.format("PATCH", "/scim/v2/Groups/{group_id}", nil,
+    '{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{{"op":"add","path":"members","value":[{{"value":"' .. ids[math.random(#ids)] .. '"}}]}}]}}')
+end
+""", token),
+    }
+    results: dict[str, list[dict]] = {name: [] for name in scenarios}
+    bare_results: list[dict] = []
+    bare, bare_port = start([bare_exe, "0", str(THREADS)])
+    try:
+        for _ in range(REPEATS):  # interleaved, so drift on a noisy machine hits every scenario alike
+            bare_results.append(run_wrk(f"http://127.0.0.1:{bare_port}/scim/v2/Users", lua("", token)))
+            for name, script in scenarios.items():
+                results[name].append(run_wrk(base, script))
+    finally:
+        bare.terminate()
+        server.terminate()
+        server.wait()
+        bare.wait()
+
+    def med(rs, key):
+        return statistics.median(r[key] for r in rs)
+
+    bare_rps = med(bare_results, "rps")
+    print(f"\nconcurrency {CONNECTIONS}, {THREADS} server threads, {USERS} users on SQLite, "
+          f"{REPEATS} runs of {DURATION} each, medians")
+    print(f"{'scenario':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'of bare':>8}")
+    print(f"{'bare Poco (fixed JSON)':32} {bare_rps:9.0f} {med(bare_results, 'p50_us') / 1000:8.2f} "
+          f"{med(bare_results, 'p99_us') / 1000:8.2f} {med(bare_results, 'errors'):6.0f} {1:8.2f}")
+    for name, rs in results.items():
+        print(f"{name:32} {med(rs, 'rps'):9.0f} {med(rs, 'p50_us') / 1000:8.2f} {med(rs, 'p99_us') / 1000:8.2f} "
+              f"{med(rs, 'errors'):6.0f} {med(rs, 'rps') / bare_rps:8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
