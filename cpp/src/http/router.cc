@@ -177,7 +177,7 @@ Response Router::Route(const Request& request) const {
   if (id == ".search") return service_.List(*tenant, kind, SearchParamsOf(ParseBody(request)), base);
   if (m == "GET") return service_.Get(*tenant, kind, id, ListParamsOf(request), pre, base);
   if (m == "PUT") return service_.Replace(*tenant, kind, id, ParseBody(request), pre, base);
-  if (m == "PATCH") return service_.Patch(*tenant, kind, id, ParseBody(request), pre, base);
+  if (m == "PATCH") return service_.Patch(*tenant, kind, id, ParseBody(request), pre, ListParamsOf(request), base);
   return service_.Delete(*tenant, kind, id, pre);
 }
 

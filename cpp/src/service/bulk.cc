@@ -201,7 +201,7 @@ Response ScimService::RunBulkOperation(const Tenant& t, const std::string& metho
   }
   if (id.empty()) throw InvalidValue("a Bulk " + method + " path must name a resource");
   if (method == "put") return Replace(t, kind, id, data, pre, base_url);
-  if (method == "patch") return Patch(t, kind, id, data, pre, base_url);
+  if (method == "patch") return Patch(t, kind, id, data, pre, ListParams{}, base_url);
   if (method == "delete") return Delete(t, kind, id, pre);
   throw InvalidValue("unknown Bulk method '" + method + "'");
 }

@@ -242,13 +242,23 @@ Response ScimService::Replace(const Tenant& t, ResourceKind kind, const std::str
 }
 
 Response ScimService::Patch(const Tenant& t, ResourceKind kind, const std::string& id, const nlohmann::json& body,
-                            const Preconditions& pre, const std::string& base_url) const {
+                            const Preconditions& pre, const ListParams& p, const std::string& base_url) const {
   const auto& type = scim::TypeOf(kind);
-  return Modify(t, kind, id, pre, base_url, [&](const ResourceRow& current) {
+  scim::Projection projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
+  ResourceRow row = store_.Modify(t.org_id, kind, id, ExpectedVersion(pre.if_match), [&](const ResourceRow& current) {
     scim::PatchOutcome out = scim::ApplyPatch(type, id, current.doc, body);
     scim::NormalizedResource n = scim::Normalize(type, out.doc, /*require_schemas=*/false);
     return std::make_pair(n.doc, out.members);
   });
+  // A group's member list can be huge: unless the client asks for a projection, answer 204 (RFC 7644
+  // 3.5.2) rather than load every member to echo the resource.
+  if (kind == ResourceKind::Group && p.attributes.empty() && p.excluded_attributes.empty()) {
+    Response r;
+    r.status = 204;
+    r.headers["ETag"] = scim::ETagOf(row.version);
+    return r;
+  }
+  return Resource(type, t, row, 200, base_url, projection);
 }
 
 Response ScimService::Delete(const Tenant& t, ResourceKind kind, const std::string& id, const Preconditions& pre) const {

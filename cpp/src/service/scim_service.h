@@ -47,8 +47,9 @@ class ScimService {
   Response Create(const Tenant& t, scim::ResourceKind kind, const nlohmann::json& body, const std::string& base_url) const;
   Response Replace(const Tenant& t, scim::ResourceKind kind, const std::string& id, const nlohmann::json& body,
                    const Preconditions& pre, const std::string& base_url) const;
+  // Groups answer 204 unless `p` asks for attributes (a member list is never loaded to echo it).
   Response Patch(const Tenant& t, scim::ResourceKind kind, const std::string& id, const nlohmann::json& body,
-                 const Preconditions& pre, const std::string& base_url) const;
+                 const Preconditions& pre, const ListParams& p, const std::string& base_url) const;
   Response Delete(const Tenant& t, scim::ResourceKind kind, const std::string& id, const Preconditions& pre) const;
 
   // POST /Bulk (RFC 7644 3.7); each operation is atomic on its own.

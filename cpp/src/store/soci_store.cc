@@ -7,6 +7,7 @@
 #include <Poco/URI.h>
 #include <Poco/UUIDGenerator.h>
 
+#include <mutex>
 #include <random>
 #include <set>
 #include <unordered_map>
@@ -60,10 +61,15 @@ bool IsUniqueViolation(const soci::soci_error& e) {
          m.find("UNIQUE constraint failed") != std::string::npos || m.find("duplicate key") != std::string::npos;
 }
 
-// Explicit transaction; rolls back unless committed.
+// Explicit transaction; rolls back unless committed. On SQLite, writers of this process queue on
+// `sqlite_writer` first: SQLite admits one writer at a time, and its busy handler would otherwise make
+// the others poll with sleeps (high tail latency). Other processes still queue on the busy timeout.
 class Txn {
  public:
-  Txn(soci::session& sql, Backend b) : sql_(sql) { sql_ << (b == Backend::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN"); }
+  Txn(soci::session& sql, Backend b, std::mutex& sqlite_writer) : sql_(sql) {
+    if (b == Backend::Sqlite) lock_ = std::unique_lock<std::mutex>(sqlite_writer);
+    sql_ << (b == Backend::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+  }
   ~Txn() {
     if (!done_) try { sql_ << "ROLLBACK"; } catch (...) {}
   }
@@ -74,6 +80,7 @@ class Txn {
 
  private:
   soci::session& sql_;
+  std::unique_lock<std::mutex> lock_;
   bool done_ = false;
 };
 
@@ -229,7 +236,7 @@ class SociStore final : public Store {
     if (slug.empty() || slug.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
       throw InvalidValue("an organization slug uses lowercase letters, digits, '-' and '_' only");
     soci::session sql(pool_);
-    Txn tx(sql, backend_);
+    Txn tx(sql, backend_, writer_);
     std::string created = NowIso();
     try {
       sql << "INSERT INTO orgs (slug, name, created) VALUES (:s, :n, :c)", soci::use(slug), soci::use(name),
@@ -287,7 +294,7 @@ class SociStore final : public Store {
   Member CreateMember(long long org_id, const std::string& email, const std::string& role) override {
     if (email.find('@') == std::string::npos) throw InvalidValue("'" + email + "' is not an email address");
     soci::session sql(pool_);
-    Txn tx(sql, backend_);
+    Txn tx(sql, backend_, writer_);
     std::string folded = scim::ToLower(email), created = NowIso();
     try {
       sql << "INSERT INTO members (org_id, email, email_folded, role, active, managed, created) "
@@ -334,7 +341,7 @@ class SociStore final : public Store {
   std::pair<std::string, std::string> CreateToken(long long org_id, const std::string& owner_email,
                                                   const std::string& description) override {
     soci::session sql(pool_);
-    Txn tx(sql, backend_);
+    Txn tx(sql, backend_, writer_);
     Member owner = FindMember(sql, org_id, scim::ToLower(owner_email));
     if (owner.id == 0) throw NotFound("no member '" + owner_email + "' in this organization");
     if (!owner.active) throw InvalidValue("member '" + owner_email + "' is deactivated");
@@ -406,7 +413,7 @@ class SociStore final : public Store {
   ResourceRow Create(long long org_id, scim::ResourceKind kind, const nlohmann::json& doc,
                      const std::vector<std::string>& members) override {
     soci::session sql(pool_);
-    Txn tx(sql, backend_);
+    Txn tx(sql, backend_, writer_);
     ResourceRow row;
     row.id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
     row.doc = doc;
@@ -442,7 +449,7 @@ class SociStore final : public Store {
   ResourceRow Modify(long long org_id, scim::ResourceKind kind, const std::string& id,
                      std::optional<long long> expected_version, const Mutation& mutate) override {
     soci::session sql(pool_);
-    Txn tx(sql, backend_);  // SQLite: BEGIN IMMEDIATE already holds the write lock
+    Txn tx(sql, backend_, writer_);  // SQLite: BEGIN IMMEDIATE already holds the write lock
     auto current = GetIn(sql, org_id, kind, id, /*for_update=*/true);
     if (!current) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
     if (expected_version && *expected_version != current->version)
@@ -472,7 +479,7 @@ class SociStore final : public Store {
   void Delete(long long org_id, scim::ResourceKind kind, const std::string& id,
               std::optional<long long> expected_version) override {
     soci::session sql(pool_);
-    Txn tx(sql, backend_);
+    Txn tx(sql, backend_, writer_);
     auto row = GetIn(sql, org_id, kind, id, /*for_update=*/true);
     if (!row) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
     if (expected_version && *expected_version != row->version)
@@ -501,14 +508,25 @@ class SociStore final : public Store {
 
     Lease lease(pool_, caches_);
     QueryResult result;
-    lease.Select("SELECT count(*)" + base, binds, 1,
-                 [&](const std::vector<std::string>& c) { result.total = std::stoll(c[0]); });
-    if (q.count <= 0 || q.offset >= result.total) return result;
-    binds.push_back(BindValue::Int(q.count));
-    binds.push_back(BindValue::Int(q.offset));
+    auto count_all = [&](std::vector<BindValue> b) {
+      lease.Select("SELECT count(*)" + base, b, 1, [&](const std::vector<std::string>& c) { result.total = std::stoll(c[0]); });
+    };
+    if (q.count <= 0) {
+      count_all(binds);
+      return result;
+    }
+    std::vector<BindValue> page = binds;
+    page.push_back(BindValue::Int(q.count));
+    page.push_back(BindValue::Int(q.offset));
     lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified" + base + " ORDER BY " + order +
                      " LIMIT :lim OFFSET :off",
-                 binds, 5, [&](const std::vector<std::string>& c) { result.rows.push_back(RowOf(c)); });
+                 page, 5, [&](const std::vector<std::string>& c) { result.rows.push_back(RowOf(c)); });
+    const long long got = static_cast<long long>(result.rows.size());
+    // A short page that is not empty (or starts at 0) ends the result: the total needs no count(*).
+    if (got < q.count && (got > 0 || q.offset == 0))
+      result.total = q.offset + got;
+    else
+      count_all(binds);
     return result;
   }
 
@@ -623,6 +641,7 @@ class SociStore final : public Store {
   Backend backend_;
   soci::connection_pool pool_;
   std::vector<ConnectionCache> caches_;  // one per pooled connection; destroyed before the pool
+  std::mutex writer_;                    // SQLite: this process's writers, one at a time (see Txn)
 };
 
 // SOCI reads a "postgresql://" prefix as its own backend selector, so the URL is turned into libpq's
