@@ -184,7 +184,9 @@ TEST_P(StoreTest, TokensAuthenticateUntilRevokedOrOwnerDeactivated) {
   EXPECT_EQ(t->org_id, org_);
   EXPECT_EQ(t->slug, slug);
   EXPECT_TRUE(t->scim_sync);
-  EXPECT_FALSE(store_->Authenticate(token.substr(0, token.size() - 1) + "x"));
+  std::string tampered = token;
+  tampered.back() = tampered.back() == 'x' ? 'y' : 'x';
+  EXPECT_FALSE(store_->Authenticate(tampered));
   EXPECT_FALSE(store_->Authenticate("garbage"));
   store_->SetSetting(org_, "scim_sync", "off");
   EXPECT_FALSE(store_->Authenticate(token)->scim_sync);
