@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "py_decision_maker.h"
 #include "scimitar/error.h"
 #include "scimitar/server.h"
 #include "scimitar/store.h"
@@ -17,6 +18,13 @@ long long OrgId(Store& s, const std::string& slug) {
   auto org = s.FindOrg(slug);
   if (!org) throw scimitar::NotFound("no organization '" + slug + "'");
   return org->id;
+}
+
+std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+nlohmann::json DecisionJson(const scimitar::StoredDecision& d) {
+  return {{"user_id", d.user_id}, {"userName", d.user_name}, {"provisioned", d.provisioned}, {"detail", d.detail},
+          {"error", d.error.empty() ? nlohmann::json() : nlohmann::json(d.error)}, {"updated", d.updated}};
 }
 
 }  // namespace
@@ -90,7 +98,50 @@ PYBIND11_MODULE(_core, m) {
       .def("list_tokens", [](Store& s, const std::string& slug) { return s.ListTokens(OrgId(s, slug)); }, release())
       .def("revoke_token", [](Store& s, const std::string& slug, const std::string& id) {
              s.RevokeToken(OrgId(s, slug), id);
-           }, release());
+           }, release())
+      // Rules: `engine` implements decide_json / transform_json (scimitar.engine.Engine).
+      .def("set_rules", [](Store& s, py::object engine) {
+             auto maker = std::make_shared<scimitar::bridge::PyDecisionMaker>(std::move(engine));
+             py::gil_scoped_release nogil;
+             s.SetDecisionMaker(std::move(maker));
+           })
+      .def("clear_rules", [](Store& s) { s.SetDecisionMaker(nullptr); }, release())
+      .def("recompute_all", [](Store& s, const std::string& slug) { return s.RecomputeAll(OrgId(s, slug)); }, release())
+      .def("decision_inputs_json", [](Store& s, const std::string& slug) {
+             nlohmann::json out = nlohmann::json::array();
+             for (const auto& in : s.DecisionInputs(OrgId(s, slug)))
+               out.push_back({{"org", in.org}, {"settings", in.settings}, {"now", in.now},
+                              {"user", {{"id", in.user_id}, {"doc", in.user}, {"groups", in.groups}}}});
+             return Dump(out);
+           }, release())
+      .def("decisions_json", [](Store& s, const std::string& slug, bool provisioned_only) {
+             nlohmann::json out = nlohmann::json::array();
+             for (const auto& d : s.Decisions(OrgId(s, slug), provisioned_only)) out.push_back(DecisionJson(d));
+             return Dump(out);
+           }, py::arg("slug"), py::arg("provisioned_only") = true, release())
+      .def("decision_json", [](Store& s, const std::string& slug, const std::string& user_name) -> std::optional<std::string> {
+             auto d = s.DecisionFor(OrgId(s, slug), user_name);
+             if (!d) return std::nullopt;
+             return Dump(DecisionJson(*d));
+           }, release())
+      .def("claim_events_json", [](Store& s, int limit, int retry_after_seconds) {
+             nlohmann::json out = nlohmann::json::array();
+             for (const auto& e : s.ClaimEvents(limit, retry_after_seconds))
+               out.push_back({{"id", e.id}, {"org", e.org}, {"type", e.type}, {"payload", e.payload}, {"attempts", e.attempts}});
+             return Dump(out);
+           }, release())
+      .def("mark_delivered", &Store::MarkDelivered, release())
+      .def("mark_failed", &Store::MarkFailed, release())
+      .def("failed_events_json", [](Store& s, const std::string& slug) {
+             nlohmann::json out = nlohmann::json::array();
+             for (const auto& e : s.FailedEvents(OrgId(s, slug)))
+               out.push_back({{"id", e.id}, {"type", e.type}, {"payload", e.payload}, {"attempts", e.attempts}});
+             return Dump(out);
+           }, release())
+      .def("apply_rule_set", [](Store& s, const std::string& slug, const std::string& version, const std::string& files) {
+             s.ApplyRuleSet(OrgId(s, slug), version, nlohmann::json::parse(files));
+           }, release())
+      .def("rule_sets_json", [](Store& s) { return Dump(s.RuleSets()); }, release());
 
   py::class_<scimitar::Server>(m, "Server")
       .def(py::init([](std::shared_ptr<Store> store, const std::string& host, int port, int threads,

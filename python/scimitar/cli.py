@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 from . import DEFAULT_DB, ScimError, open_store
+from .engine import Background, Engine
+from .rules import Context, RuleLoadError, RuleSet, User, load_rules, load_sources
 from .server import RunningServer
 
 BOOTSTRAP_ORG = "default"
@@ -58,9 +63,32 @@ def _parser() -> argparse.ArgumentParser:
     srv = sub.add_parser("serve", help="run the SCIM server")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    srv.add_argument("--rules", default="rules", help="rules folder (default: %(default)s)")
+    srv.add_argument("--rules", default=None,
+                     help="rules folder (default: ./rules if it exists, else no rules: organization defaults decide)")
     srv.add_argument("--threads", type=int, default=16)
     srv.add_argument("--max-body-bytes", type=int, default=1 << 20)
+    srv.add_argument("--rule-budget-ms", type=float, default=100.0, help="time budget of one rule call")
+
+    m = sub.add_parser("members", help="provisioned members with role, units and app groups")
+    m.add_argument("--org", required=True)
+    m.add_argument("--json", action="store_true")
+    m.add_argument("--all", action="store_true", help="also users that are not provisioned")
+
+    e = sub.add_parser("explain", help="why a user got its decision")
+    e.add_argument("--org", required=True)
+    e.add_argument("user_name", metavar="USERNAME")
+    e.add_argument("--json", action="store_true")
+
+    rules = sub.add_parser("rules", help="rule sets").add_subparsers(dest="action", required=True)
+    d = rules.add_parser("dry-run", help="compare a candidate rule set with the active decisions; changes nothing")
+    d.add_argument("--org", required=True)
+    d.add_argument("--rules", required=True, dest="candidate")
+    d.add_argument("--json", action="store_true")
+    a = rules.add_parser("apply", help="make a rule set the organization's active set (stored in the database)")
+    a.add_argument("--org", required=True)
+    a.add_argument("--rules", required=True, dest="candidate")
+    c = rules.add_parser("check", help="load a rules folder and report errors")
+    c.add_argument("folder")
     return p
 
 
@@ -71,9 +99,20 @@ def _serve(args: argparse.Namespace) -> int:
     stopping: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stopping.append(signum))
+    if args.rules is None:
+        args.rules = "rules" if Path("rules").is_dir() else None
+    try:
+        rule_set = load_rules(args.rules) if args.rules else load_sources([], "(no rules folder)")
+    except RuleLoadError as e:
+        print(f"error: cannot start: {e}", file=sys.stderr)
+        return 2
     store = open_store(args.db, pool_size=max(4, args.threads))
+    engine = Engine(rule_set, args.rule_budget_ms)
+    store.set_rules(engine)
     server = RunningServer(store, args.host, args.port, args.threads, args.max_body_bytes)
     print(f"http://{args.host}:{server.port}/scim/v2", flush=True)
+    background = Background(store, engine, args.rules or "rules", on_message=lambda m: print(m, flush=True))
+    signal.signal(signal.SIGHUP, lambda *_: setattr(background, "reload_requested", True))
     try:
         if not store.list_orgs():
             store.create_org(BOOTSTRAP_ORG, "Default organization")
@@ -83,18 +122,152 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"tenant URL: http://{args.host}:{server.port}/o/{BOOTSTRAP_ORG}/scim/v2", flush=True)
             print("SCIM token (shown once, store it now):", flush=True)
             print(token, flush=True)
+        print(f"rules: {rule_set.source} version {rule_set.version} "
+              f"({len(rule_set.decide_rules)} decide, {len(rule_set.group_rules)} group_name, "
+              f"{sum(map(len, rule_set.transforms.values()))} transform, "
+              f"{sum(map(len, rule_set.handlers.values()))} event rules)", flush=True)
+        background.start()
         while not stopping:
             time.sleep(0.2)
     finally:
         server.stop()
+        if background._thread.is_alive():
+            background.stop()
+        store.clear_rules()
     print("scimitar stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _outcome(d: dict | None) -> dict | None:
+    if not d or not d.get("provisioned"):
+        return None
+    return {"role": d.get("role"), "units": sorted(d.get("units") or []), "groups": sorted(d.get("groups") or [])}
+
+
+def _diff_line(user: str, before: dict | None, after: dict | None) -> tuple[str, str]:
+    if before is None and after is not None:
+        return "provisioned", (f"+ {user}: provisioned role={after['role']} units={after['units']} "
+                               f"groups={after['groups']}")
+    if before is not None and after is None:
+        return "deprovisioned", f"- {user}: deprovisioned (was role={before['role']})"
+    parts = []
+    if before["role"] != after["role"]:
+        parts.append(f"role {before['role']} -> {after['role']}")
+    for key in ("units", "groups"):
+        added = sorted(set(after[key]) - set(before[key]))
+        removed = sorted(set(before[key]) - set(after[key]))
+        if added or removed:
+            parts.append(f"{key} " + " ".join([f"+{x}" for x in added] + [f"-{x}" for x in removed]))
+    return "changed", f"~ {user}: " + "; ".join(parts)
+
+
+def dry_run(store, org: str, candidate: RuleSet) -> dict:
+    """Evaluates `candidate` for every stored user of `org` and compares it with the active decisions.
+    Deterministic: one clock for all users; users in userName order. Changes nothing."""
+    inputs = json.loads(store.decision_inputs_json(org))
+    current = {d["user_id"]: d for d in json.loads(store.decisions_json(org, False))}
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    counts = {"users": len(inputs), "provisioned": 0, "deprovisioned": 0, "changed": 0, "unchanged": 0, "errors": 0}
+    lines = []
+    for p in sorted(inputs, key=lambda p: p["user"]["doc"].get("userName", "").lower()):
+        u = p["user"]
+        user_name = u["doc"].get("userName", u["id"])
+        result = candidate.decide(User(u["doc"], u["groups"], u["id"]), Context(org, p["settings"], now))
+        if result.get("error"):
+            counts["errors"] += 1
+            lines.append({"userName": user_name, "kind": "error", "line": f"! {user_name}: {result['error']}"})
+            continue
+        stored = current.get(u["id"])
+        before = _outcome({"provisioned": stored["provisioned"], **stored["detail"]}) if stored else None
+        after = _outcome(result)
+        if before == after:
+            counts["unchanged"] += 1
+            continue
+        kind, line = _diff_line(user_name, before, after)
+        counts[kind] += 1
+        lines.append({"userName": user_name, "kind": kind, "before": before, "after": after, "line": line})
+    return {"org": org, "candidate": candidate.version, "source": candidate.source, "counts": counts, "users": lines}
+
+
+def _print_explain(d: dict) -> None:
+    detail = d["detail"]
+    state = "provisioned" if d["provisioned"] else "not provisioned"
+    print(f"{d['userName']}: {state} (rule set {detail.get('version', '?')}, decided {detail.get('decided', d['updated'])})")
+    if d.get("error"):
+        print(f"  last evaluation FAILED, previous decision kept: {d['error']}")
+    sources = detail.get("sources", {})
+    for field, key in (("provision", "provisioned"), ("role", "role"), ("units", "units"), ("groups", "groups")):
+        if key in detail or key == "provisioned":
+            value = d["provisioned"] if key == "provisioned" else detail.get(key)
+            print(f"  {field:10} {json.dumps(value):40} <- {sources.get(field, '-')}")
+    if detail.get("reason"):
+        print(f"  reason     {detail['reason']}")
+    rules_trace = detail.get("rules", [])
+    if rules_trace:
+        print("  rules, in order:")
+        for r in rules_trace:
+            verdict = f"matched, set {', '.join(r.get('set') or []) or 'nothing new'}" if r.get("matched") else "did not match"
+            print(f"    {r['rule']}: {verdict}")
+    inputs = detail.get("inputs", {})
+    if inputs:
+        print("  inputs that mattered:")
+        for k, v in inputs.items():
+            print(f"    {k} = {json.dumps(v)}")
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
+    if args.command == "rules" and args.action == "check":
+        rs = load_rules(args.folder)
+        print(f"{args.folder}: version {rs.version}, {len(rs.decide_rules)} decide rules: "
+              + ", ".join(r.name for r in rs.decide_rules))
+        return 0
     store = open_store(args.db)
+    if args.command == "members":
+        decisions = json.loads(store.decisions_json(args.org, not args.all))
+        if args.json:
+            print(json.dumps([{"userName": d["userName"], "provisioned": d["provisioned"],
+                               "role": d["detail"].get("role"), "units": d["detail"].get("units", []),
+                               "groups": d["detail"].get("groups", []), "error": d["error"]} for d in decisions], indent=2))
+        else:
+            for d in decisions:
+                det = d["detail"]
+                state = "" if d["provisioned"] else "\tnot provisioned"
+                print(f"{d['userName']}\t{det.get('role') or '-'}\tunits={','.join(det.get('units') or [])}"
+                      f"\tgroups={','.join(det.get('groups') or [])}{state}")
+        return 0
+    if args.command == "explain":
+        found = store.decision_json(args.org, args.user_name)
+        if found is None:
+            print(f"error: no decision for '{args.user_name}' in '{args.org}' (unknown user, or no rules ran yet)",
+                  file=sys.stderr)
+            return 1
+        d = json.loads(found)
+        if args.json:
+            print(json.dumps(d, indent=2))
+        else:
+            _print_explain(d)
+        return 0
+    if args.command == "rules":
+        candidate = load_rules(args.candidate)
+        if args.action == "dry-run":
+            report = dry_run(store, args.org, candidate)
+            if args.json:
+                print(json.dumps(report, indent=2))
+            else:
+                c = report["counts"]
+                print(f"dry run of {args.candidate} (version {candidate.version}) on {c['users']} users of '{args.org}'")
+                print(f"provisioned: {c['provisioned']}  deprovisioned: {c['deprovisioned']}  changed: {c['changed']}  "
+                      f"unchanged: {c['unchanged']}  errors: {c['errors']}")
+                for line in report["users"]:
+                    print(line["line"])
+            return 0
+        files = {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(args.candidate).glob("*.py"))
+                 if not p.name.startswith("_")}
+        store.apply_rule_set(args.org, candidate.version, json.dumps(files))
+        print(f"applied {args.candidate} (version {candidate.version}) to '{args.org}'; running servers pick it up")
+        return 0
     if args.command == "org":
         if args.action == "create":
             org_id, slug, name = store.create_org(args.slug, args.name or args.slug)
@@ -146,6 +319,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScimError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except RuntimeError as e:
+    except (RuntimeError, RuleLoadError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

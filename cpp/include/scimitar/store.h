@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "scimitar/decisions.h"
+
 namespace scimitar {
 
 namespace scim {
@@ -77,6 +79,24 @@ struct MemberChanges {
   bool empty() const { return !replace_all && add.empty() && remove.empty(); }
 };
 
+// A user's stored decision (what the application reads).
+struct StoredDecision {
+  std::string user_id;
+  std::string user_name;
+  bool provisioned = false;
+  nlohmann::json detail;   // role, units, groups, reason, sources, rules, inputs, version
+  std::string error;       // the last evaluation error ("" when the last evaluation succeeded)
+  std::string updated;
+};
+
+struct OutboxEvent {
+  long long id = 0;
+  std::string org;
+  std::string type;        // member.provisioned | member.deprovisioned | member.changed
+  nlohmann::json payload;
+  int attempts = 0;
+};
+
 struct Query {
   const scim::FilterNode* filter = nullptr;  // not owned; null = all
   const scim::AttrPath* sort_by = nullptr;   // not owned; null = insertion order
@@ -132,6 +152,31 @@ class Store {
   virtual void Delete(long long org_id, scim::ResourceKind kind, const std::string& id,
                       std::optional<long long> expected_version) = 0;
   virtual QueryResult Find(long long org_id, scim::ResourceKind kind, const Query& query) = 0;
+  // ---- decisions (see decisions.h) ----
+  // Installs the rules; null removes them. Affects writes that start afterwards. Thread-safe.
+  virtual void SetDecisionMaker(std::shared_ptr<DecisionMaker> maker) = 0;
+  virtual std::shared_ptr<DecisionMaker> decision_maker() const = 0;
+  // Recomputes every user's decision in the organization (after its rule set changed), in batches.
+  // Returns how many decisions changed.
+  virtual long long RecomputeAll(long long org_id) = 0;
+  // The inputs of every user's decision, for dry runs: same shape as the rules receive.
+  virtual std::vector<DecisionInput> DecisionInputs(long long org_id) = 0;
+  virtual std::vector<StoredDecision> Decisions(long long org_id, bool provisioned_only) = 0;
+  virtual std::optional<StoredDecision> DecisionFor(long long org_id, const std::string& user_name) = 0;
+
+  // ---- outbox: events written with the data change, delivered after commit ----
+  // Claims up to `limit` undelivered events whose retry time has come (several processes may claim
+  // concurrently; each event goes to one). Claimed events are retried later unless marked.
+  virtual std::vector<OutboxEvent> ClaimEvents(int limit, int retry_after_seconds) = 0;
+  virtual void MarkDelivered(long long event_id) = 0;
+  virtual void MarkFailed(long long event_id, const std::string& error, int max_attempts) = 0;
+  virtual std::vector<OutboxEvent> FailedEvents(long long org_id) = 0;
+
+  // ---- rule sets applied per organization (stored, so every process runs the same rules) ----
+  virtual void ApplyRuleSet(long long org_id, const std::string& version, const nlohmann::json& files) = 0;
+  // org slug -> {"version", "files": {name: text}}
+  virtual std::map<std::string, nlohmann::json> RuleSets() = 0;
+
   // Direct members of each group in group_ids, in one query.
   virtual std::map<std::string, std::vector<MemberRef>> MembersOf(long long org_id,
                                                                   const std::vector<std::string>& group_ids) = 0;

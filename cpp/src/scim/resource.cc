@@ -126,6 +126,17 @@ NormalizedResource Normalize(const ResourceTypeDef& type, const nlohmann::json& 
       if (!ext_doc.empty()) result.doc[ext->id] = std::move(ext_doc);
     }
   }
+  // Undeclared extensions (e.g. an Okta app namespace carrying "role") are kept verbatim when the
+  // body lists them in "schemas": stored, returned and visible to rules, but not validated.
+  // A stored document being re-validated (after PATCH) keeps the ones it has.
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    const std::string& key = it.key();
+    if (!it.value().is_object() || ToLower(key).rfind("urn:", 0) != 0 || type.SchemaFor(key)) continue;
+    bool listed = !require_schemas;
+    if (schemas && schemas->is_array())
+      for (const auto& urn : *schemas) listed |= urn.is_string() && EqualsIgnoreCase(urn.get<std::string>(), key);
+    if (listed) result.doc[key] = it.value();
+  }
   for (const auto& attr : type.core->attributes) {
     if (!attr.required) continue;
     auto it = result.doc.find(attr.name);
@@ -221,6 +232,11 @@ nlohmann::json Render(const ResourceTypeDef& type, const ResourceRow& row, const
   nlohmann::json schemas = {type.core->id};
   for (const auto* ext : type.extensions)
     if (row.doc.contains(ext->id)) schemas.push_back(ext->id);
+  for (auto it = row.doc.begin(); it != row.doc.end(); ++it)
+    if (it.key().rfind("urn:", 0) == 0 && !type.SchemaFor(it.key())) {
+      schemas.push_back(it.key());
+      out[it.key()] = it.value();
+    }
   out["schemas"] = schemas;
   out["id"] = row.id;
   auto emit = [&](const SchemaDef& schema, bool ext, const AttributeDef& attr, const nlohmann::json& value, nlohmann::json& into) {

@@ -216,9 +216,15 @@ Response ScimService::Get(const Tenant& t, ResourceKind kind, const std::string&
 
 Response ScimService::Create(const Tenant& t, ResourceKind kind, const nlohmann::json& body, const std::string& base_url) const {
   const auto& type = scim::TypeOf(kind);
-  scim::NormalizedResource n = scim::Normalize(type, body, /*require_schemas=*/true);
+  scim::NormalizedResource n = scim::Normalize(type, Transformed(t, type, body), /*require_schemas=*/true);
   ResourceRow row = store_.Create(t.org_id, kind, n.doc, n.members.value_or(std::vector<std::string>{}));
   return Resource(type, t, row, 201, base_url, scim::Projection{});
+}
+
+nlohmann::json ScimService::Transformed(const Tenant& t, const scim::ResourceTypeDef& type,
+                                       const nlohmann::json& body) const {
+  std::shared_ptr<DecisionMaker> rules = store_.decision_maker();
+  return rules ? rules->Transform(t.slug, type.name, body) : body;
 }
 
 Response ScimService::Modify(const Tenant& t, ResourceKind kind, const std::string& id, const Preconditions& pre,
@@ -230,7 +236,7 @@ Response ScimService::Modify(const Tenant& t, ResourceKind kind, const std::stri
 Response ScimService::Replace(const Tenant& t, ResourceKind kind, const std::string& id, const nlohmann::json& body,
                               const Preconditions& pre, const std::string& base_url) const {
   const auto& type = scim::TypeOf(kind);
-  scim::NormalizedResource n = scim::Normalize(type, body, /*require_schemas=*/true);
+  scim::NormalizedResource n = scim::Normalize(type, Transformed(t, type, body), /*require_schemas=*/true);
   MemberChanges members;
   if (kind == ResourceKind::Group) {
     members.replace_all = true;

@@ -68,6 +68,8 @@ class ScimService {
   Response RunBulkOperation(const Tenant& t, const std::string& method, const std::string& path,
                             const nlohmann::json& data, const std::optional<std::string>& version,
                             const std::string& base_url) const;
+  // The inbound payload after the organization's transform rules (unchanged without rules).
+  nlohmann::json Transformed(const Tenant& t, const scim::ResourceTypeDef& type, const nlohmann::json& body) const;
   Response Modify(const Tenant& t, scim::ResourceKind kind, const std::string& id, const Preconditions& pre,
                   const std::string& base_url, const Store::Mutation& mutate) const;
 

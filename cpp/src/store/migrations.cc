@@ -33,6 +33,17 @@ std::vector<std::vector<std::string>> Steps(Backend b) {
       "CREATE TABLE memberships (group_id TEXT NOT NULL, member_id TEXT NOT NULL, org_id BIGINT NOT NULL, "
       "PRIMARY KEY (group_id, member_id))",
       "CREATE INDEX memberships_member ON memberships (member_id)",
+  }, {
+      // Decisions of the rules, the outbox of their changes, and rule sets applied per organization.
+      "CREATE TABLE decisions (user_id TEXT PRIMARY KEY, org_id BIGINT NOT NULL REFERENCES orgs(id), "
+      "provisioned INTEGER NOT NULL, detail TEXT NOT NULL, error TEXT, updated TEXT NOT NULL)",
+      "CREATE INDEX decisions_org ON decisions (org_id, provisioned)",
+      "CREATE TABLE outbox (id " + pk + ", org_id BIGINT NOT NULL REFERENCES orgs(id), type TEXT NOT NULL, "
+      "payload TEXT NOT NULL, created TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt TEXT NOT NULL, "
+      "delivered TEXT, failed TEXT, last_error TEXT)",
+      "CREATE INDEX outbox_pending ON outbox (next_attempt) WHERE delivered IS NULL AND failed IS NULL",
+      "CREATE TABLE rule_sets (org_id BIGINT PRIMARY KEY REFERENCES orgs(id), version TEXT NOT NULL, "
+      "files TEXT NOT NULL, applied TEXT NOT NULL)",
   }};
 }
 

@@ -432,6 +432,10 @@ class SociStore final : public Store {
       throw;
     }
     if (!members.empty()) AddMembers(sql, org_id, row.id, members);
+    if (kind == scim::ResourceKind::User)
+      Recompute(sql, org_id, {row.id}, {});
+    else
+      Recompute(sql, org_id, {members.begin(), members.end()}, {});
     tx.Commit();
     return row;
   }
@@ -456,6 +460,17 @@ class SociStore final : public Store {
       throw PreconditionFailed("If-Match W/\"" + std::to_string(*expected_version) + "\" is not the current version W/\"" +
                                std::to_string(current->version) + "\"");
     auto [doc, changes] = mutate(*current);
+    // Users whose decision inputs this write changes.
+    std::set<std::string> affected;
+    if (kind == scim::ResourceKind::User) {
+      affected.insert(id);
+    } else {
+      affected.insert(changes.add.begin(), changes.add.end());
+      affected.insert(changes.remove.begin(), changes.remove.end());
+      const bool renamed = current->doc.value("displayName", "") != doc.value("displayName", "");
+      if (changes.replace_all || renamed)
+        for (auto& m : MemberIdsIn(sql, org_id, id)) affected.insert(std::move(m));
+    }
     Projection p = Project(kind, doc);
     std::string body = DumpDoc(doc), now = NowIso();
     try {
@@ -471,6 +486,7 @@ class SociStore final : public Store {
       sql << "DELETE FROM memberships WHERE org_id = :o AND group_id = :g", soci::use(org_id), soci::use(id);
     if (!changes.remove.empty()) RemoveMembers(sql, org_id, id, changes.remove);
     if (!changes.add.empty()) AddMembers(sql, org_id, id, changes.add);
+    Recompute(sql, org_id, affected, {});
     auto row = GetIn(sql, org_id, kind, id);
     tx.Commit();
     return *row;
@@ -485,9 +501,15 @@ class SociStore final : public Store {
     if (expected_version && *expected_version != row->version)
       throw PreconditionFailed("the resource was modified: version " + std::to_string(*expected_version) +
                                " is no longer current");
+    std::vector<std::string> members;
+    if (kind == scim::ResourceKind::Group) members = MemberIdsIn(sql, org_id, id);
     sql << "DELETE FROM memberships WHERE org_id = :o AND (group_id = :g OR member_id = :m)", soci::use(org_id),
         soci::use(id), soci::use(id);
     sql << "DELETE FROM resources WHERE org_id = :o AND id = :i", soci::use(org_id), soci::use(id);
+    if (kind == scim::ResourceKind::User)
+      Recompute(sql, org_id, {}, {id});
+    else
+      Recompute(sql, org_id, {members.begin(), members.end()}, {});
     tx.Commit();
   }
 
@@ -530,6 +552,151 @@ class SociStore final : public Store {
     return result;
   }
 
+  // ---- decisions ----------------------------------------------------------------------------
+  void SetDecisionMaker(std::shared_ptr<DecisionMaker> maker) override {
+    std::lock_guard<std::mutex> lock(maker_mu_);
+    maker_ = std::move(maker);
+  }
+
+  std::shared_ptr<DecisionMaker> decision_maker() const override {
+    std::lock_guard<std::mutex> lock(maker_mu_);
+    return maker_;
+  }
+
+  long long RecomputeAll(long long org_id) override {
+    std::vector<std::string> ids;
+    {
+      Lease lease(pool_, caches_);
+      Rows(lease.sql(), "SELECT id FROM resources WHERE org_id = :o AND kind = 'User' AND managed = 1 ORDER BY pk",
+           {BindValue::Int(org_id)}, 1, [&](const std::vector<std::string>& c) { ids.push_back(c[0]); });
+    }
+    long long changed = 0;
+    for (size_t at = 0; at < ids.size(); at += 200) {
+      soci::session sql(pool_);
+      Txn tx(sql, backend_, writer_);
+      changed += Recompute(sql, org_id, {ids.begin() + static_cast<long>(at),
+                                         ids.begin() + static_cast<long>(std::min(ids.size(), at + 200))}, {});
+      tx.Commit();
+    }
+    return changed;
+  }
+
+  std::vector<DecisionInput> DecisionInputs(long long org_id) override {
+    Lease lease(pool_, caches_);
+    DecisionInput base = InputBase(lease.sql(), org_id);
+    std::vector<DecisionInput> out;
+    std::map<std::string, size_t> index;
+    Rows(lease.sql(), "SELECT id, doc FROM resources WHERE org_id = :o AND kind = 'User' AND managed = 1 ORDER BY pk",
+         {BindValue::Int(org_id)}, 2, [&](const std::vector<std::string>& c) {
+           DecisionInput in = base;
+           in.user_id = c[0];
+           in.user = nlohmann::json::parse(c[1]);
+           index[c[0]] = out.size();
+           out.push_back(std::move(in));
+         });
+    Rows(lease.sql(), "SELECT m.member_id, g.id, g.display FROM memberships m JOIN resources g ON g.id = m.group_id "
+                      "WHERE m.org_id = :o ORDER BY g.pk",
+         {BindValue::Int(org_id)}, 3, [&](const std::vector<std::string>& c) {
+           if (auto it = index.find(c[0]); it != index.end())
+             out[it->second].groups.push_back({{"id", c[1]}, {"display", c[2]}});
+         });
+    return out;
+  }
+
+  std::vector<StoredDecision> Decisions(long long org_id, bool provisioned_only) override {
+    Lease lease(pool_, caches_);
+    std::vector<StoredDecision> out;
+    Rows(lease.sql(),
+         std::string("SELECT d.user_id, r.name, d.provisioned, d.detail, d.error, d.updated FROM decisions d "
+                     "JOIN resources r ON r.id = d.user_id WHERE d.org_id = :o") +
+             (provisioned_only ? " AND d.provisioned = 1" : "") + " ORDER BY r.name_folded",
+         {BindValue::Int(org_id)}, 6, [&](const std::vector<std::string>& c) { out.push_back(DecisionOf(c)); });
+    return out;
+  }
+
+  std::optional<StoredDecision> DecisionFor(long long org_id, const std::string& user_name) override {
+    Lease lease(pool_, caches_);
+    std::optional<StoredDecision> out;
+    Rows(lease.sql(),
+         "SELECT d.user_id, r.name, d.provisioned, d.detail, d.error, d.updated FROM decisions d "
+         "JOIN resources r ON r.id = d.user_id WHERE d.org_id = :o AND r.kind = 'User' AND r.name_folded = :n",
+         {BindValue::Int(org_id), BindValue::Text(scim::ToLower(user_name))}, 6,
+         [&](const std::vector<std::string>& c) { out = DecisionOf(c); });
+    return out;
+  }
+
+  // ---- outbox -------------------------------------------------------------------------------
+  std::vector<OutboxEvent> ClaimEvents(int limit, int retry_after_seconds) override {
+    soci::session sql(pool_);
+    Txn tx(sql, backend_, writer_);
+    std::string now = NowIso(), lease_until = IsoIn(retry_after_seconds);
+    std::vector<OutboxEvent> out;
+    Rows(sql,
+         std::string("SELECT e.id, o.slug, e.type, e.payload, e.attempts FROM outbox e JOIN orgs o ON o.id = e.org_id "
+                     "WHERE e.delivered IS NULL AND e.failed IS NULL AND e.next_attempt <= :now ORDER BY e.id LIMIT :n") +
+             (backend_ == Backend::Postgres ? " FOR UPDATE OF e SKIP LOCKED" : ""),
+         {BindValue::Text(now), BindValue::Int(limit)}, 5, [&](const std::vector<std::string>& c) {
+           out.push_back(OutboxEvent{std::stoll(c[0]), c[1], c[2], nlohmann::json::parse(c[3]), std::stoi(c[4])});
+         });
+    for (const auto& e : out)
+      sql << "UPDATE outbox SET next_attempt = :t WHERE id = :i", soci::use(lease_until), soci::use(e.id);
+    tx.Commit();
+    return out;
+  }
+
+  void MarkDelivered(long long event_id) override {
+    soci::session sql(pool_);
+    std::string now = NowIso();
+    sql << "UPDATE outbox SET delivered = :d WHERE id = :i", soci::use(now), soci::use(event_id);
+  }
+
+  void MarkFailed(long long event_id, const std::string& error, int max_attempts) override {
+    soci::session sql(pool_);
+    Txn tx(sql, backend_, writer_);
+    int attempts = 0;
+    sql << "SELECT attempts FROM outbox WHERE id = :i", soci::use(event_id), soci::into(attempts);
+    ++attempts;
+    std::string next = IsoIn(std::min(300, 1 << std::min(attempts, 8)));  // 2 s, 4 s, ... up to 5 min
+    std::string failed = NowIso();
+    soci::indicator failed_ind = attempts >= max_attempts ? soci::i_ok : soci::i_null;
+    sql << "UPDATE outbox SET attempts = :a, last_error = :e, next_attempt = :n, failed = :f WHERE id = :i",
+        soci::use(attempts), soci::use(error), soci::use(next), soci::use(failed, failed_ind), soci::use(event_id);
+    tx.Commit();
+  }
+
+  std::vector<OutboxEvent> FailedEvents(long long org_id) override {
+    Lease lease(pool_, caches_);
+    std::vector<OutboxEvent> out;
+    Rows(lease.sql(),
+         "SELECT e.id, o.slug, e.type, e.payload, e.attempts, e.last_error FROM outbox e JOIN orgs o ON o.id = e.org_id "
+         "WHERE e.org_id = :o AND e.last_error IS NOT NULL AND e.delivered IS NULL ORDER BY e.id",
+         {BindValue::Int(org_id)}, 6, [&](const std::vector<std::string>& c) {
+           OutboxEvent e{std::stoll(c[0]), c[1], c[2], nlohmann::json::parse(c[3]), std::stoi(c[4])};
+           e.payload["last_error"] = c[5];
+           out.push_back(std::move(e));
+         });
+    return out;
+  }
+
+  // ---- rule sets ----------------------------------------------------------------------------
+  void ApplyRuleSet(long long org_id, const std::string& version, const nlohmann::json& files) override {
+    soci::session sql(pool_);
+    std::string body = DumpDoc(files), now = NowIso();
+    sql << "INSERT INTO rule_sets (org_id, version, files, applied) VALUES (:o, :v, :f, :a) "
+           "ON CONFLICT (org_id) DO UPDATE SET version = excluded.version, files = excluded.files, applied = excluded.applied",
+        soci::use(org_id), soci::use(version), soci::use(body), soci::use(now);
+  }
+
+  std::map<std::string, nlohmann::json> RuleSets() override {
+    Lease lease(pool_, caches_);
+    std::map<std::string, nlohmann::json> out;
+    Rows(lease.sql(), "SELECT o.slug, s.version, s.files FROM rule_sets s JOIN orgs o ON o.id = s.org_id", {}, 3,
+         [&](const std::vector<std::string>& c) {
+           out[c[0]] = {{"version", c[1]}, {"files", nlohmann::json::parse(c[2])}};
+         });
+    return out;
+  }
+
   std::map<std::string, std::vector<MemberRef>> MembersOf(long long org_id,
                                                           const std::vector<std::string>& group_ids) override {
     return Edges(org_id, group_ids, /*of_groups=*/true);
@@ -566,6 +733,131 @@ class SociStore final : public Store {
     if (!sql.got_data()) return std::nullopt;
     row.doc = nlohmann::json::parse(body);
     return row;
+  }
+
+  // An uncached query on a session already leased (inside transactions).
+  template <typename Row>
+  static void Rows(soci::session& sql, const std::string& text, const std::vector<BindValue>& binds, size_t columns,
+                   Row&& row) {
+    CachedStatement st(sql, text, binds, columns);
+    st.Run(binds, std::forward<Row>(row));
+  }
+
+  static StoredDecision DecisionOf(const std::vector<std::string>& c) {
+    return StoredDecision{c[0], c[1], c[2] == "1", nlohmann::json::parse(c[3]), c[4], c[5]};
+  }
+
+  static std::string IsoIn(int seconds) {
+    return Poco::DateTimeFormatter::format(Poco::Timestamp() + Poco::Timespan(seconds, 0), "%Y-%m-%dT%H:%M:%S.%iZ");
+  }
+
+  std::vector<std::string> MemberIdsIn(soci::session& sql, long long org_id, const std::string& group_id) {
+    std::vector<std::string> ids;
+    Rows(sql, "SELECT member_id FROM memberships WHERE org_id = :o AND group_id = :g",
+         {BindValue::Int(org_id), BindValue::Text(group_id)}, 1,
+         [&](const std::vector<std::string>& c) { ids.push_back(c[0]); });
+    return ids;
+  }
+
+  DecisionInput InputBase(soci::session& sql, long long org_id) {
+    DecisionInput in;
+    Rows(sql, "SELECT slug FROM orgs WHERE id = :o", {BindValue::Int(org_id)}, 1,
+         [&](const std::vector<std::string>& c) { in.org = c[0]; });
+    Rows(sql, "SELECT key, value FROM org_settings WHERE org_id = :o", {BindValue::Int(org_id)}, 2,
+         [&](const std::vector<std::string>& c) { in.settings[c[0]] = c[1]; });
+    in.now = NowIso();
+    return in;
+  }
+
+  // The outcome that events are about: a change in any of these is a change of decision.
+  static nlohmann::json Outcome(bool provisioned, const nlohmann::json& d) {
+    return {{"provisioned", provisioned},
+            {"role", d.value("role", nlohmann::json())},
+            {"units", d.value("units", nlohmann::json::array())},
+            {"groups", d.value("groups", nlohmann::json::array())}};
+  }
+
+  // Recomputes the decisions of `user_ids` (ids that are not users are skipped) and drops those of
+  // `deleted`, inside the caller's transaction; writes an outbox event for every change of outcome.
+  // A rule error keeps the previous decision and records the error. Returns how many changed.
+  long long Recompute(soci::session& sql, long long org_id, const std::set<std::string>& user_ids,
+                      const std::set<std::string>& deleted) {
+    std::shared_ptr<DecisionMaker> maker = decision_maker();
+    if (!maker || (user_ids.empty() && deleted.empty())) return 0;
+    DecisionInput base = InputBase(sql, org_id);
+    long long changed = 0;
+    auto previous = [&](const std::string& id) {
+      std::optional<StoredDecision> d;
+      Rows(sql, "SELECT d.user_id, '', d.provisioned, d.detail, d.error, d.updated FROM decisions d WHERE d.user_id = :u",
+           {BindValue::Text(id)}, 6, [&](const std::vector<std::string>& c) { d = DecisionOf(c); });
+      return d;
+    };
+    auto event = [&](const std::string& type, nlohmann::json payload) {
+      std::string body = DumpDoc(payload), now = NowIso();
+      std::string t = type;
+      sql << "INSERT INTO outbox (org_id, type, payload, created, next_attempt) VALUES (:o, :t, :p, :c, :n)",
+          soci::use(org_id), soci::use(t), soci::use(body), soci::use(now), soci::use(now);
+      ++changed;
+    };
+    for (const auto& id : deleted) {
+      auto prev = previous(id);
+      if (!prev) continue;
+      sql << "DELETE FROM decisions WHERE user_id = :u", soci::use(id);
+      if (prev->provisioned)
+        event("member.deprovisioned", {{"user_id", id}, {"userName", prev->detail.value("userName", "")},
+                                       {"before", Outcome(true, prev->detail)}, {"after", nullptr},
+                                       {"reason", "user deleted"}});
+    }
+    for (const auto& id : user_ids) {
+      auto row = GetIn(sql, org_id, scim::ResourceKind::User, id);
+      if (!row) continue;
+      DecisionInput in = base;
+      in.user_id = id;
+      in.user = row->doc;
+      Rows(sql, "SELECT g.id, g.display FROM memberships m JOIN resources g ON g.id = m.group_id "
+                "WHERE m.org_id = :o AND m.member_id = :u ORDER BY g.pk",
+           {BindValue::Int(org_id), BindValue::Text(id)}, 2,
+           [&](const std::vector<std::string>& c) { in.groups.push_back({{"id", c[0]}, {"display", c[1]}}); });
+      nlohmann::json out = maker->Decide(in);
+      auto prev = previous(id);
+      std::string now = NowIso();
+      if (!out.value("error", nlohmann::json()).is_null()) {
+        std::string err = out["error"].is_string() ? out["error"].get<std::string>() : out["error"].dump();
+        if (prev) {
+          sql << "UPDATE decisions SET error = :e, updated = :t WHERE user_id = :u", soci::use(err), soci::use(now),
+              soci::use(id);
+        } else {
+          std::string detail = DumpDoc({{"userName", row->doc.value("userName", "")}, {"version", out.value("version", "")}});
+          sql << "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) "
+                 "VALUES (:u, :o, 0, :d, :e, :t)",
+              soci::use(id), soci::use(org_id), soci::use(detail), soci::use(err), soci::use(now);
+        }
+        continue;
+      }
+      const bool provisioned = out.value("provisioned", false);
+      out.erase("error");
+      out["userName"] = row->doc.value("userName", "");
+      out["decided"] = now;
+      std::string detail = DumpDoc(out);
+      int prov = provisioned ? 1 : 0;
+      nlohmann::json after = Outcome(provisioned, out);
+      if (prev) {
+        sql << "UPDATE decisions SET provisioned = :p, detail = :d, error = NULL, updated = :t WHERE user_id = :u",
+            soci::use(prov), soci::use(detail), soci::use(now), soci::use(id);
+      } else {
+        sql << "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) VALUES (:u, :o, :p, :d, NULL, :t)",
+            soci::use(id), soci::use(org_id), soci::use(prov), soci::use(detail), soci::use(now);
+      }
+      const bool was = prev && prev->provisioned;
+      nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
+      nlohmann::json payload = {{"user_id", id}, {"userName", out["userName"]}, {"before", was ? before : nullptr},
+                                {"after", provisioned ? after : nullptr}, {"reason", out.value("reason", nlohmann::json())},
+                                {"version", out.value("version", "")}};
+      if (!was && provisioned) event("member.provisioned", payload);
+      else if (was && !provisioned) event("member.deprovisioned", payload);
+      else if (was && provisioned && before != after) event("member.changed", payload);
+    }
+    return changed;
   }
 
   static ResourceRow RowOf(const std::vector<std::string>& c) {
@@ -642,6 +934,8 @@ class SociStore final : public Store {
   soci::connection_pool pool_;
   std::vector<ConnectionCache> caches_;  // one per pooled connection; destroyed before the pool
   std::mutex writer_;                    // SQLite: this process's writers, one at a time (see Txn)
+  mutable std::mutex maker_mu_;
+  std::shared_ptr<DecisionMaker> maker_;  // guarded by maker_mu_
 };
 
 // SOCI reads a "postgresql://" prefix as its own backend selector, so the URL is turned into libpq's

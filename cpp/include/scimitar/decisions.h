@@ -1,0 +1,37 @@
+// What the rules decide for a user, seen from the core: an interface the core calls and something
+// outside the core implements (the Python bridge). The core knows nothing of Python.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace scimitar {
+
+// Everything a decision may depend on: a decision is a pure function of this.
+struct DecisionInput {
+  std::string org;                               // organization slug
+  std::map<std::string, std::string> settings;   // the organization's settings
+  std::string now;                               // ISO 8601 UTC, the injected clock
+  std::string user_id;
+  nlohmann::json user;                           // the stored SCIM attributes
+  nlohmann::json groups = nlohmann::json::array();  // [{"id","display"}] direct IdP groups
+};
+
+// Thread-safety: Decide and Transform are called concurrently from request threads, inside write
+// transactions; implementations must be thread-safe, bounded in time, and must not call the Store.
+class DecisionMaker {
+ public:
+  virtual ~DecisionMaker() = default;
+
+  // Returns {"provisioned","role","units","groups","reason","sources","rules","inputs","version",
+  // "error": null} or, when a rule failed, {"error": "...", "version": ...}. Never throws.
+  virtual nlohmann::json Decide(const DecisionInput& input) = 0;
+
+  // Inbound payload of a "User" or "Group" write, before validation. Returns it (possibly changed);
+  // throws ScimError 400 when a rule rejects the write.
+  virtual nlohmann::json Transform(const std::string& org, const std::string& resource_type,
+                                   const nlohmann::json& resource) = 0;
+};
+
+}  // namespace scimitar
