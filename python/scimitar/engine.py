@@ -25,43 +25,44 @@ log = logging.getLogger("scimitar.engine")
 
 class Watchdog:
     """Interrupts a thread running Python past its deadline by raising RuleTimeout in it. A rule
-    stuck inside a blocking C call is interrupted when that call returns. One thread for all calls."""
+    stuck inside a blocking C call is interrupted when that call returns. One thread for all calls;
+    it ticks every TICK seconds, so registering a call costs a dict write and never wakes a thread
+    (deadlines are enforced to within a tick)."""
+
+    TICK = 0.01
 
     def __init__(self) -> None:
-        self._cv = threading.Condition()
+        self._lock = threading.Lock()
         self._deadlines: dict[int, float] = {}
         self._thread: Optional[threading.Thread] = None
 
     @contextlib.contextmanager
     def limit(self, seconds: float) -> Iterator[None]:
         tid = threading.get_ident()
-        deadline = time.monotonic() + seconds
-        with self._cv:
+        with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="scimitar-rule-watchdog", daemon=True)
                 self._thread.start()
-            earliest = min(self._deadlines.values(), default=None)
-            self._deadlines[tid] = deadline
-            if earliest is None or deadline < earliest:
-                self._cv.notify()
+            self._deadlines[tid] = time.monotonic() + seconds
         try:
             yield
         finally:
-            with self._cv:
+            with self._lock:
                 fired = self._deadlines.pop(tid, None) is None
             if fired:  # the timeout may still be pending if the rule finished just in time
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), None)
 
     def _run(self) -> None:
-        with self._cv:
-            while True:
-                now = time.monotonic()
+        while True:
+            time.sleep(self.TICK)
+            if not self._deadlines:
+                continue
+            now = time.monotonic()
+            with self._lock:
                 for tid, deadline in list(self._deadlines.items()):
                     if deadline <= now:
                         del self._deadlines[tid]
                         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(RuleTimeout))
-                earliest = min(self._deadlines.values(), default=None)
-                self._cv.wait(None if earliest is None else max(0.0, earliest - now))
 
 
 def _parse_now(text: str) -> dt.datetime:

@@ -84,16 +84,6 @@ class Txn {
   bool done_ = false;
 };
 
-void BindAll(soci::statement& st, std::vector<BindValue>& binds) {
-  for (auto& b : binds) {
-    switch (b.kind) {
-      case BindValue::Kind::Text: st.exchange(soci::use(b.text)); break;
-      case BindValue::Kind::Int: st.exchange(soci::use(b.integer)); break;
-      case BindValue::Kind::Real: st.exchange(soci::use(b.real)); break;
-    }
-  }
-}
-
 // Columns derived from a document for indexing and uniqueness.
 struct Projection {
   std::string name, name_folded, display;
@@ -132,6 +122,13 @@ void ConfigureSqliteOnce() {
   (void)done;
 }
 
+BindValue ExternalIdBind(const Projection& p) {
+  return p.external_ind == soci::i_ok ? BindValue::Text(p.external_id) : BindValue::NullText();
+}
+BindValue ActiveBind(const Projection& p) {
+  return p.active_ind == soci::i_ok ? BindValue::Int(p.active) : BindValue::NullInt();
+}
+
 std::string DumpDoc(const nlohmann::json& doc) { return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 // A statement prepared once per pooled connection and reused: inputs and outputs live here, bound by
@@ -141,30 +138,46 @@ std::string DumpDoc(const nlohmann::json& doc) { return doc.dump(-1, ' ', false,
 class CachedStatement {
  public:
   CachedStatement(soci::session& sql, const std::string& text, const std::vector<BindValue>& binds, size_t columns)
-      : st_(sql), in_(binds), out_(columns), ind_(columns) {
+      : st_(sql), in_(binds), in_ind_(binds.size()), out_(columns), ind_(columns) {
     for (size_t i = 0; i < columns; ++i) st_.exchange(soci::into(out_[i], ind_[i]));
-    BindAll(st_, in_);
+    for (size_t i = 0; i < in_.size(); ++i) {
+      auto& b = in_[i];
+      switch (b.kind) {
+        case BindValue::Kind::Text: st_.exchange(soci::use(b.text, in_ind_[i])); break;
+        case BindValue::Kind::Int: st_.exchange(soci::use(b.integer, in_ind_[i])); break;
+        case BindValue::Kind::Real: st_.exchange(soci::use(b.real, in_ind_[i])); break;
+      }
+    }
     st_.alloc();
     st_.prepare(text);
     st_.define_and_bind();
   }
 
   // Runs with `binds` (of the kinds it was prepared with); calls row(columns) for each row, where a
-  // NULL column reads as "".
+  // NULL column reads as "". Returns the number of rows affected (statements without columns).
   template <typename Row>
-  void Run(const std::vector<BindValue>& binds, Row&& row) {
-    for (size_t i = 0; i < binds.size(); ++i) in_[i] = binds[i];
+  long long Run(const std::vector<BindValue>& binds, Row&& row) {
+    for (size_t i = 0; i < binds.size(); ++i) {
+      in_[i] = binds[i];
+      in_ind_[i] = binds[i].null ? soci::i_null : soci::i_ok;
+    }
+    if (out_.empty()) {
+      st_.execute(true);
+      return st_.get_affected_rows();
+    }
     st_.execute(false);
     while (st_.fetch()) {
       for (size_t i = 0; i < out_.size(); ++i)
         if (ind_[i] == soci::i_null) out_[i].clear();
       row(out_);
     }
+    return 0;
   }
 
  private:
   soci::statement st_;
   std::vector<BindValue> in_;
+  std::vector<soci::indicator> in_ind_;
   std::vector<std::string> out_;
   std::vector<soci::indicator> ind_;
 };
@@ -225,8 +238,9 @@ class SociStore final : public Store {
         s.open(soci::postgresql, connect);
       }
     }
-    soci::session sql(pool_);
-    store::Migrate(sql, backend_);
+    for (int i = 0; i < pool_size; ++i) cache_of_[&pool_.at(static_cast<size_t>(i))] = static_cast<size_t>(i);
+    Lease lease(pool_, caches_);
+    store::Migrate(lease.sql(), backend_);
   }
 
   bool IsPostgres() const override { return backend_ == Backend::Postgres; }
@@ -235,7 +249,8 @@ class SociStore final : public Store {
   Org CreateOrg(const std::string& slug, const std::string& name) override {
     if (slug.empty() || slug.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
       throw InvalidValue("an organization slug uses lowercase letters, digits, '-' and '_' only");
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);
     std::string created = NowIso();
     try {
@@ -253,7 +268,8 @@ class SociStore final : public Store {
   }
 
   std::optional<Org> FindOrg(const std::string& slug) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     Org org;
     sql << "SELECT id, slug, name FROM orgs WHERE slug = :s", soci::use(slug), soci::into(org.id),
         soci::into(org.slug), soci::into(org.name);
@@ -262,7 +278,8 @@ class SociStore final : public Store {
   }
 
   std::vector<Org> ListOrgs() override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     std::vector<Org> out;
     Org org;
     soci::statement st = (sql.prepare << "SELECT id, slug, name FROM orgs ORDER BY slug", soci::into(org.id),
@@ -273,14 +290,16 @@ class SociStore final : public Store {
   }
 
   void SetSetting(long long org_id, const std::string& key, const std::string& value) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     sql << "INSERT INTO org_settings (org_id, key, value) VALUES (:o, :k, :v) "
            "ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value",
         soci::use(org_id), soci::use(key), soci::use(value);
   }
 
   std::map<std::string, std::string> Settings(long long org_id) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     std::map<std::string, std::string> out;
     std::string k, v;
     soci::statement st = (sql.prepare << "SELECT key, value FROM org_settings WHERE org_id = :o", soci::use(org_id),
@@ -293,7 +312,8 @@ class SociStore final : public Store {
   // ---- members ------------------------------------------------------------------------------
   Member CreateMember(long long org_id, const std::string& email, const std::string& role) override {
     if (email.find('@') == std::string::npos) throw InvalidValue("'" + email + "' is not an email address");
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);
     std::string folded = scim::ToLower(email), created = NowIso();
     try {
@@ -310,7 +330,8 @@ class SociStore final : public Store {
   }
 
   void DeactivateMember(long long org_id, const std::string& email) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     std::string folded = scim::ToLower(email);
     soci::statement st = (sql.prepare << "UPDATE members SET active = 0 WHERE org_id = :o AND email_folded = :e "
                                           "AND managed = 0",
@@ -320,7 +341,8 @@ class SociStore final : public Store {
   }
 
   std::vector<Member> ListMembers(long long org_id) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     std::vector<Member> out;
     Member m;
     int active = 0, managed = 0;
@@ -340,7 +362,8 @@ class SociStore final : public Store {
   // ---- tokens -------------------------------------------------------------------------------
   std::pair<std::string, std::string> CreateToken(long long org_id, const std::string& owner_email,
                                                   const std::string& description) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);
     Member owner = FindMember(sql, org_id, scim::ToLower(owner_email));
     if (owner.id == 0) throw NotFound("no member '" + owner_email + "' in this organization");
@@ -356,7 +379,8 @@ class SociStore final : public Store {
   }
 
   std::vector<TokenInfo> ListTokens(long long org_id) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     std::vector<TokenInfo> out;
     TokenInfo t;
     std::string revoked;
@@ -374,7 +398,8 @@ class SociStore final : public Store {
   }
 
   void RevokeToken(long long org_id, const std::string& token_id) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     std::string now = NowIso();
     soci::statement st = (sql.prepare << "UPDATE tokens SET revoked = :n WHERE org_id = :o AND id = :i AND revoked IS NULL",
                           soci::use(now), soci::use(org_id), soci::use(token_id));
@@ -412,7 +437,8 @@ class SociStore final : public Store {
   // ---- resources ----------------------------------------------------------------------------
   ResourceRow Create(long long org_id, scim::ResourceKind kind, const nlohmann::json& doc,
                      const std::vector<std::string>& members) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);
     ResourceRow row;
     row.id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
@@ -422,11 +448,11 @@ class SociStore final : public Store {
     Projection p = Project(kind, doc);
     std::string kind_name = KindName(kind), body = DumpDoc(doc);
     try {
-      sql << "INSERT INTO resources (id, org_id, kind, managed, name, name_folded, display, external_id, active, doc, "
-             "version, created, modified) VALUES (:id, :o, :k, 1, :n, :nf, :d, :x, :a, :doc, 1, :c, :m)",
-          soci::use(row.id), soci::use(org_id), soci::use(kind_name), soci::use(p.name), soci::use(p.name_folded),
-          soci::use(p.display), soci::use(p.external_id, p.external_ind), soci::use(p.active, p.active_ind),
-          soci::use(body), soci::use(row.created), soci::use(row.modified);
+      Exec(sql, "INSERT INTO resources (id, org_id, kind, managed, name, name_folded, display, external_id, active, doc, "
+                "version, created, modified) VALUES (:id, :o, :k, 1, :n, :nf, :d, :x, :a, :doc, 1, :c, :m)",
+           {BindValue::Text(row.id), BindValue::Int(org_id), BindValue::Text(kind_name), BindValue::Text(p.name),
+            BindValue::Text(p.name_folded), BindValue::Text(p.display), ExternalIdBind(p), ActiveBind(p),
+            BindValue::Text(body), BindValue::Text(row.created), BindValue::Text(row.modified)});
     } catch (const soci::soci_error& e) {
       if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
       throw;
@@ -452,7 +478,8 @@ class SociStore final : public Store {
 
   ResourceRow Modify(long long org_id, scim::ResourceKind kind, const std::string& id,
                      std::optional<long long> expected_version, const Mutation& mutate) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);  // SQLite: BEGIN IMMEDIATE already holds the write lock
     auto current = GetIn(sql, org_id, kind, id, /*for_update=*/true);
     if (!current) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
@@ -474,10 +501,10 @@ class SociStore final : public Store {
     Projection p = Project(kind, doc);
     std::string body = DumpDoc(doc), now = NowIso();
     try {
-      sql << "UPDATE resources SET name = :n, name_folded = :nf, display = :d, external_id = :x, active = :a, "
-             "doc = :doc, version = version + 1, modified = :m WHERE org_id = :o AND id = :id",
-          soci::use(p.name), soci::use(p.name_folded), soci::use(p.display), soci::use(p.external_id, p.external_ind),
-          soci::use(p.active, p.active_ind), soci::use(body), soci::use(now), soci::use(org_id), soci::use(id);
+      Exec(sql, "UPDATE resources SET name = :n, name_folded = :nf, display = :d, external_id = :x, active = :a, "
+                "doc = :doc, version = version + 1, modified = :m WHERE org_id = :o AND id = :id",
+           {BindValue::Text(p.name), BindValue::Text(p.name_folded), BindValue::Text(p.display), ExternalIdBind(p),
+            ActiveBind(p), BindValue::Text(body), BindValue::Text(now), BindValue::Int(org_id), BindValue::Text(id)});
     } catch (const soci::soci_error& e) {
       if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
       throw;
@@ -494,7 +521,8 @@ class SociStore final : public Store {
 
   void Delete(long long org_id, scim::ResourceKind kind, const std::string& id,
               std::optional<long long> expected_version) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);
     auto row = GetIn(sql, org_id, kind, id, /*for_update=*/true);
     if (!row) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
@@ -572,7 +600,8 @@ class SociStore final : public Store {
     }
     long long changed = 0;
     for (size_t at = 0; at < ids.size(); at += 200) {
-      soci::session sql(pool_);
+      Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
       Txn tx(sql, backend_, writer_);
       changed += Recompute(sql, org_id, {ids.begin() + static_cast<long>(at),
                                          ids.begin() + static_cast<long>(std::min(ids.size(), at + 200))}, {});
@@ -627,7 +656,8 @@ class SociStore final : public Store {
 
   // ---- outbox -------------------------------------------------------------------------------
   std::vector<OutboxEvent> ClaimEvents(int limit, int retry_after_seconds) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);
     std::string now = NowIso(), lease_until = IsoIn(retry_after_seconds);
     std::vector<OutboxEvent> out;
@@ -645,13 +675,15 @@ class SociStore final : public Store {
   }
 
   void MarkDelivered(long long event_id) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     std::string now = NowIso();
     sql << "UPDATE outbox SET delivered = :d WHERE id = :i", soci::use(now), soci::use(event_id);
   }
 
   void MarkFailed(long long event_id, const std::string& error, int max_attempts) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);
     int attempts = 0;
     sql << "SELECT attempts FROM outbox WHERE id = :i", soci::use(event_id), soci::into(attempts);
@@ -680,7 +712,8 @@ class SociStore final : public Store {
 
   // ---- rule sets ----------------------------------------------------------------------------
   void ApplyRuleSet(long long org_id, const std::string& version, const nlohmann::json& files) override {
-    soci::session sql(pool_);
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
     std::string body = DumpDoc(files), now = NowIso();
     sql << "INSERT INTO rule_sets (org_id, version, files, applied) VALUES (:o, :v, :f, :a) "
            "ON CONFLICT (org_id) DO UPDATE SET version = excluded.version, files = excluded.files, applied = excluded.applied",
@@ -723,24 +756,25 @@ class SociStore final : public Store {
 
   std::optional<ResourceRow> GetIn(soci::session& sql, long long org_id, scim::ResourceKind kind, const std::string& id,
                                    bool for_update = false) {
-    ResourceRow row;
-    std::string body, kind_name = KindName(kind);
+    std::optional<ResourceRow> row;
     const char* lock = for_update && backend_ == Backend::Postgres ? " FOR UPDATE" : "";
-    sql << std::string("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
-                       "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND r.id = :i") + lock,
-        soci::use(org_id), soci::use(kind_name), soci::use(id), soci::into(row.id), soci::into(body),
-        soci::into(row.version), soci::into(row.created), soci::into(row.modified);
-    if (!sql.got_data()) return std::nullopt;
-    row.doc = nlohmann::json::parse(body);
+    Rows(sql,
+         std::string("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
+                     "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND r.id = :i") + lock,
+         {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(id)}, 5,
+         [&](const std::vector<std::string>& c) { row = RowOf(c); });
     return row;
   }
 
-  // An uncached query on a session already leased (inside transactions).
+  // A query on a pooled session already leased (inside transactions), through its statement cache.
   template <typename Row>
-  static void Rows(soci::session& sql, const std::string& text, const std::vector<BindValue>& binds, size_t columns,
-                   Row&& row) {
-    CachedStatement st(sql, text, binds, columns);
-    st.Run(binds, std::forward<Row>(row));
+  void Rows(soci::session& sql, const std::string& text, const std::vector<BindValue>& binds, size_t columns,
+            Row&& row) {
+    caches_[cache_of_.at(&sql)].Get(sql, text, binds, columns).Run(binds, std::forward<Row>(row));
+  }
+  // A statement without result columns; returns the rows affected.
+  long long Exec(soci::session& sql, const std::string& text, const std::vector<BindValue>& binds) {
+    return caches_[cache_of_.at(&sql)].Get(sql, text, binds, 0).Run(binds, [](const std::vector<std::string>&) {});
   }
 
   static StoredDecision DecisionOf(const std::vector<std::string>& c) {
@@ -793,16 +827,16 @@ class SociStore final : public Store {
       return d;
     };
     auto event = [&](const std::string& type, nlohmann::json payload) {
-      std::string body = DumpDoc(payload), now = NowIso();
-      std::string t = type;
-      sql << "INSERT INTO outbox (org_id, type, payload, created, next_attempt) VALUES (:o, :t, :p, :c, :n)",
-          soci::use(org_id), soci::use(t), soci::use(body), soci::use(now), soci::use(now);
+      std::string now = NowIso();
+      Exec(sql, "INSERT INTO outbox (org_id, type, payload, created, next_attempt) VALUES (:o, :t, :p, :c, :n)",
+           {BindValue::Int(org_id), BindValue::Text(type), BindValue::Text(DumpDoc(payload)), BindValue::Text(now),
+            BindValue::Text(now)});
       ++changed;
     };
     for (const auto& id : deleted) {
       auto prev = previous(id);
       if (!prev) continue;
-      sql << "DELETE FROM decisions WHERE user_id = :u", soci::use(id);
+      Exec(sql, "DELETE FROM decisions WHERE user_id = :u", {BindValue::Text(id)});
       if (prev->provisioned)
         event("member.deprovisioned", {{"user_id", id}, {"userName", prev->detail.value("userName", "")},
                                        {"before", Outcome(true, prev->detail)}, {"after", nullptr},
@@ -824,13 +858,12 @@ class SociStore final : public Store {
       if (!out.value("error", nlohmann::json()).is_null()) {
         std::string err = out["error"].is_string() ? out["error"].get<std::string>() : out["error"].dump();
         if (prev) {
-          sql << "UPDATE decisions SET error = :e, updated = :t WHERE user_id = :u", soci::use(err), soci::use(now),
-              soci::use(id);
+          Exec(sql, "UPDATE decisions SET error = :e, updated = :t WHERE user_id = :u",
+               {BindValue::Text(err), BindValue::Text(now), BindValue::Text(id)});
         } else {
           std::string detail = DumpDoc({{"userName", row->doc.value("userName", "")}, {"version", out.value("version", "")}});
-          sql << "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) "
-                 "VALUES (:u, :o, 0, :d, :e, :t)",
-              soci::use(id), soci::use(org_id), soci::use(detail), soci::use(err), soci::use(now);
+          Exec(sql, "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) VALUES (:u, :o, 0, :d, :e, :t)",
+               {BindValue::Text(id), BindValue::Int(org_id), BindValue::Text(detail), BindValue::Text(err), BindValue::Text(now)});
         }
         continue;
       }
@@ -842,11 +875,11 @@ class SociStore final : public Store {
       int prov = provisioned ? 1 : 0;
       nlohmann::json after = Outcome(provisioned, out);
       if (prev) {
-        sql << "UPDATE decisions SET provisioned = :p, detail = :d, error = NULL, updated = :t WHERE user_id = :u",
-            soci::use(prov), soci::use(detail), soci::use(now), soci::use(id);
+        Exec(sql, "UPDATE decisions SET provisioned = :p, detail = :d, error = NULL, updated = :t WHERE user_id = :u",
+             {BindValue::Int(prov), BindValue::Text(detail), BindValue::Text(now), BindValue::Text(id)});
       } else {
-        sql << "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) VALUES (:u, :o, :p, :d, NULL, :t)",
-            soci::use(id), soci::use(org_id), soci::use(prov), soci::use(detail), soci::use(now);
+        Exec(sql, "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) VALUES (:u, :o, :p, :d, NULL, :t)",
+             {BindValue::Text(id), BindValue::Int(org_id), BindValue::Int(prov), BindValue::Text(detail), BindValue::Text(now)});
       }
       const bool was = prev && prev->provisioned;
       nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
@@ -875,18 +908,9 @@ class SociStore final : public Store {
     std::vector<BindValue> binds{BindValue::Int(org_id)};
     for (const auto& id : wanted) binds.push_back(BindValue::Text(id));
     std::set<std::string> found;
-    {
-      std::string id;
-      soci::statement st(sql);
-      st.exchange(soci::into(id));
-      BindAll(st, binds);
-      st.alloc();
-      st.prepare("SELECT id FROM resources WHERE org_id = :o AND managed = 1 AND id IN (" +
-                 Placeholders("m", wanted.size()) + ")");
-      st.define_and_bind();
-      st.execute();
-      while (st.fetch()) found.insert(id);
-    }
+    Rows(sql, "SELECT id FROM resources WHERE org_id = :o AND managed = 1 AND id IN (" +
+                  Placeholders("m", wanted.size()) + ")",
+         binds, 1, [&](const std::vector<std::string>& c) { found.insert(c[0]); });
     if (found.size() != wanted.size()) {
       std::string missing;
       for (const auto& id : wanted)
@@ -894,25 +918,17 @@ class SociStore final : public Store {
       throw InvalidValue("no such member in this organization: " + missing);
     }
     if (wanted.count(group_id)) throw InvalidValue("a group cannot be a member of itself");
-    std::string member;
-    soci::statement ins = (sql.prepare << "INSERT INTO memberships (group_id, member_id, org_id) VALUES (:g, :m, :o) "
-                                           "ON CONFLICT (group_id, member_id) DO NOTHING",
-                           soci::use(group_id), soci::use(member), soci::use(org_id));
-    for (const auto& id : wanted) {
-      member = id;
-      ins.execute(true);
-    }
+    for (const auto& id : wanted)
+      Exec(sql, "INSERT INTO memberships (group_id, member_id, org_id) VALUES (:g, :m, :o) "
+                "ON CONFLICT (group_id, member_id) DO NOTHING",
+           {BindValue::Text(group_id), BindValue::Text(id), BindValue::Int(org_id)});
   }
 
   void RemoveMembers(soci::session& sql, long long org_id, const std::string& group_id,
                      const std::vector<std::string>& ids) {
-    std::string member;
-    soci::statement del = (sql.prepare << "DELETE FROM memberships WHERE org_id = :o AND group_id = :g AND member_id = :m",
-                           soci::use(org_id), soci::use(group_id), soci::use(member));
-    for (const auto& id : ids) {
-      member = id;
-      del.execute(true);
-    }
+    for (const auto& id : ids)
+      Exec(sql, "DELETE FROM memberships WHERE org_id = :o AND group_id = :g AND member_id = :m",
+           {BindValue::Int(org_id), BindValue::Text(group_id), BindValue::Text(id)});
   }
 
   std::map<std::string, std::vector<MemberRef>> Edges(long long org_id, const std::vector<std::string>& ids,
@@ -933,6 +949,7 @@ class SociStore final : public Store {
   Backend backend_;
   soci::connection_pool pool_;
   std::vector<ConnectionCache> caches_;  // one per pooled connection; destroyed before the pool
+  std::unordered_map<const soci::session*, size_t> cache_of_;  // pooled session -> its cache; fixed at start
   std::mutex writer_;                    // SQLite: this process's writers, one at a time (see Txn)
   mutable std::mutex maker_mu_;
   std::shared_ptr<DecisionMaker> maker_;  // guarded by maker_mu_

@@ -13,10 +13,13 @@ struct BindValue {
   std::string text;
   long long integer = 0;
   double real = 0;
+  bool null = false;  // binds SQL NULL (of this kind)
 
   static BindValue Text(std::string s) { BindValue b; b.text = std::move(s); return b; }
   static BindValue Int(long long i) { BindValue b; b.kind = Kind::Int; b.integer = i; return b; }
   static BindValue Real(double d) { BindValue b; b.kind = Kind::Real; b.real = d; return b; }
+  static BindValue NullText() { BindValue b; b.null = true; return b; }
+  static BindValue NullInt() { BindValue b; b.kind = Kind::Int; b.null = true; return b; }
 };
 
 struct SqlFragment {
