@@ -6,6 +6,7 @@
 
 #include "py_decision_maker.h"
 #include "scimitar/error.h"
+#include "service/scim_service.h"
 #include "scimitar/server.h"
 #include "scimitar/store.h"
 
@@ -18,6 +19,19 @@ long long OrgId(Store& s, const std::string& slug) {
   auto org = s.FindOrg(slug);
   if (!org) throw scimitar::NotFound("no organization '" + slug + "'");
   return org->id;
+}
+
+scimitar::Tenant TenantOf(Store& s, const std::string& slug) {
+  scimitar::Tenant t;
+  t.org_id = OrgId(s, slug);
+  t.slug = slug;
+  return t;
+}
+
+scimitar::scim::ResourceKind KindOf(const std::string& kind) {
+  if (kind == "User") return scimitar::scim::ResourceKind::User;
+  if (kind == "Group") return scimitar::scim::ResourceKind::Group;
+  throw scimitar::InvalidValue("resource type must be User or Group");
 }
 
 std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
@@ -141,7 +155,22 @@ PYBIND11_MODULE(_core, m) {
       .def("apply_rule_set", [](Store& s, const std::string& slug, const std::string& version, const std::string& files) {
              s.ApplyRuleSet(OrgId(s, slug), version, nlohmann::json::parse(files));
            }, release())
-      .def("rule_sets_json", [](Store& s) { return Dump(s.RuleSets()); }, release());
+      .def("rule_sets_json", [](Store& s) { return Dump(s.RuleSets()); }, release())
+      .def("event_count", [](Store& s, const std::string& slug) { return s.EventCount(OrgId(s, slug)); }, release())
+      // The same SCIM operations as the HTTP server, for the Python API (locations are relative).
+      .def("list_json", [](Store& s, const std::string& slug, const std::string& kind, const std::string& filter,
+                           const std::string& sort_by, const std::string& sort_order, long long start, long long count,
+                           const std::string& attributes, const std::string& excluded) {
+             scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
+             scimitar::service::ListParams p{filter, sort_by, sort_order, std::to_string(start), std::to_string(count),
+                                             attributes, excluded};
+             return Dump(service.List(TenantOf(s, slug), KindOf(kind), p, "").body);
+           }, release())
+      .def("import_json", [](Store& s, const std::string& slug, const std::string& kind, const std::string& rows,
+                             const std::string& key, bool dry_run) {
+             scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
+             return Dump(service.Import(TenantOf(s, slug), KindOf(kind), nlohmann::json::parse(rows), key, dry_run));
+           }, release());
 
   py::class_<scimitar::Server>(m, "Server")
       .def(py::init([](std::shared_ptr<Store> store, const std::string& host, int port, int threads,

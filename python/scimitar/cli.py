@@ -89,6 +89,23 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--rules", required=True, dest="candidate")
     c = rules.add_parser("check", help="load a rules folder and report errors")
     c.add_argument("folder")
+
+    imp = sub.add_parser("import", help="import users (or groups) from a csv, jsonl or json file")
+    imp.add_argument("--org", required=True)
+    imp.add_argument("file")
+    imp.add_argument("--format", choices=["csv", "jsonl", "json"])
+    imp.add_argument("--mapping", help="a Python file defining map_row(row) -> SCIM resource")
+    imp.add_argument("--key", default=None, help="match rows to stored resources by this attribute "
+                                                 "(default externalId; groups: displayName)")
+    imp.add_argument("--groups", action="store_true", help="the file holds groups")
+    imp.add_argument("--dry-run", action="store_true")
+    imp.add_argument("--rules", default=None, help="rules folder (default ./rules if it exists)")
+    imp.add_argument("--batch-size", type=int, default=500)
+
+    exp = sub.add_parser("export", help="stream users as jsonl or csv")
+    exp.add_argument("--org", required=True)
+    exp.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    exp.add_argument("--filter", default=None)
     return p
 
 
@@ -135,6 +152,53 @@ def _serve(args: argparse.Namespace) -> int:
             background.stop()
         store.clear_rules()
     print("scimitar stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .api import Database
+    from .importer import Progress, load_mapping, read_rows
+    db = Database(args.db, rules=args.rules)
+    org = db.org(args.org)
+    mapping = load_mapping(args.mapping) if args.mapping else None
+    rows = read_rows(args.file, args.format)
+    progress = Progress()
+    if args.groups:
+        report = org.import_groups(rows, key=args.key or "displayName", progress=progress, dry_run=args.dry_run,
+                                   mapping=mapping, batch_size=args.batch_size)
+    else:
+        report = org.import_users(rows, key=args.key or "externalId", progress=progress, dry_run=args.dry_run,
+                                  mapping=mapping, batch_size=args.batch_size)
+    for line, reason in report.rejected:
+        print(f"line {line}: rejected: {reason}")
+    print(report)
+    db.close()
+    return 0 if not report.rejected else 3
+
+
+EXPORT_COLUMNS = ["id", "externalId", "userName", "displayName", "active", "name.givenName", "name.familyName",
+                  "emails[work].value", "title",
+                  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"]
+
+
+def _export(args: argparse.Namespace) -> int:
+    import csv
+    from .api import Database
+    db = Database(args.db, rules=None)
+    org = db.org(args.org)
+    if args.format == "jsonl":
+        for u in org.export_users(args.filter):
+            sys.stdout.write(json.dumps(u) + "\n")
+        return 0
+    writer = csv.writer(sys.stdout)
+    writer.writerow(EXPORT_COLUMNS)
+    ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    for u in org.export_users(args.filter):
+        work = next((e.get("value") for e in u.get("emails", []) if e.get("type") == "work"), "")
+        writer.writerow([u["id"], u.get("externalId", ""), u["userName"], u.get("displayName", ""),
+                         str(u.get("active", "")).lower(), u.get("name", {}).get("givenName", ""),
+                         u.get("name", {}).get("familyName", ""), work, u.get("title", ""),
+                         u.get(ent, {}).get("department", "")])
     return 0
 
 
@@ -223,6 +287,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{args.folder}: version {rs.version}, {len(rs.decide_rules)} decide rules: "
               + ", ".join(r.name for r in rs.decide_rules))
         return 0
+    if args.command == "import":
+        return _import(args)
+    if args.command == "export":
+        return _export(args)
     store = open_store(args.db)
     if args.command == "members":
         decisions = json.loads(store.decisions_json(args.org, not args.all))

@@ -143,6 +143,7 @@ class Engine:
         """Delivers due outbox events to the @rules.on handlers (after commit, at least once).
         A handler failure is recorded on the event, which is retried with backoff."""
         events = json.loads(store.claim_events_json(batch, 60))
+        delivered = []
         for e in events:
             rule_set = self.rule_set_for(e["org"])
             handlers = rule_set.handlers.get(e["type"], []) + rule_set.handlers.get("*", [])
@@ -155,7 +156,8 @@ class Engine:
             except BaseException as exc:  # noqa: BLE001 - recorded, retried
                 store.mark_failed(e["id"], f"{type(exc).__name__}: {exc}", max_attempts)
                 continue
-            store.mark_delivered(e["id"])
+            delivered.append(e["id"])
+        store.mark_delivered(delivered)
         return len(events)
 
 

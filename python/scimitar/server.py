@@ -16,9 +16,10 @@ class RunningServer:
     """A started server. `url` is the SCIM base URL for tokens without an organization in the path."""
 
     def __init__(self, store: Store, host: str = "127.0.0.1", port: int = 8080, threads: int = 16,
-                 max_body_bytes: int = 1 << 20) -> None:
+                 max_body_bytes: int = 1 << 20, background=None) -> None:
         self._server: Optional[Server] = Server(store, host, port, threads, max_body_bytes)
         self._server.start()
+        self._background = background
         self.host = host
         self.port = self._server.port
         atexit.register(self.stop)
@@ -35,6 +36,8 @@ class RunningServer:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            if self._background is not None:
+                self._background.stop()
             atexit.unregister(self.stop)
 
     def __enter__(self) -> "RunningServer":
@@ -44,7 +47,26 @@ class RunningServer:
         self.stop()
 
 
-def serve(db: Store, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
+def serve(db, rules: Optional[str] = None, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
           max_body_bytes: int = 1 << 20) -> RunningServer:
-    """Starts a server over `db`; use as ``with scimitar.serve(db=db, port=0) as server:``."""
-    return RunningServer(db, host, port, threads, max_body_bytes)
+    """Starts a server over `db` (a scimitar.Database, or a bare Store); use as
+    ``with scimitar.serve(db=db, rules="rules/", port=0) as server:``. With `rules`, that folder's rules
+    decide (and outbox events are delivered to its handlers while the server runs)."""
+    from .api import Database
+    from .engine import Background, Engine
+    from .rules import load_rules
+
+    store = db.store if isinstance(db, Database) else db
+    background = None
+    engine = db.engine if isinstance(db, Database) else None
+    if rules is not None:
+        engine = Engine(load_rules(rules))
+        store.set_rules(engine)
+        if isinstance(db, Database):
+            db.engine = engine
+    if engine is not None:
+        background = Background(store, engine, rules or "rules", on_message=lambda m: None)
+    server = RunningServer(store, host, port, threads, max_body_bytes, background)
+    if background is not None:
+        background.start()
+    return server

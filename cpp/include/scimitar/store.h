@@ -168,9 +168,11 @@ class Store {
   // Claims up to `limit` undelivered events whose retry time has come (several processes may claim
   // concurrently; each event goes to one). Claimed events are retried later unless marked.
   virtual std::vector<OutboxEvent> ClaimEvents(int limit, int retry_after_seconds) = 0;
-  virtual void MarkDelivered(long long event_id) = 0;
+  virtual void MarkDelivered(const std::vector<long long>& event_ids) = 0;  // one transaction
   virtual void MarkFailed(long long event_id, const std::string& error, int max_attempts) = 0;
   virtual std::vector<OutboxEvent> FailedEvents(long long org_id) = 0;
+  // How many events the organization's decisions have produced so far.
+  virtual long long EventCount(long long org_id) = 0;
 
   // ---- rule sets applied per organization (stored, so every process runs the same rules) ----
   virtual void ApplyRuleSet(long long org_id, const std::string& version, const nlohmann::json& files) = 0;

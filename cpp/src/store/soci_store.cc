@@ -674,11 +674,15 @@ class SociStore final : public Store {
     return out;
   }
 
-  void MarkDelivered(long long event_id) override {
+  void MarkDelivered(const std::vector<long long>& event_ids) override {
+    if (event_ids.empty()) return;
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    std::string now = NowIso();
-    sql << "UPDATE outbox SET delivered = :d WHERE id = :i", soci::use(now), soci::use(event_id);
+    Txn tx(sql, backend_, writer_);
+    const std::string now = NowIso();
+    for (long long id : event_ids)
+      Exec(sql, "UPDATE outbox SET delivered = :d WHERE id = :i", {BindValue::Text(now), BindValue::Int(id)});
+    tx.Commit();
   }
 
   void MarkFailed(long long event_id, const std::string& error, int max_attempts) override {
@@ -708,6 +712,14 @@ class SociStore final : public Store {
            out.push_back(std::move(e));
          });
     return out;
+  }
+
+  long long EventCount(long long org_id) override {
+    Lease lease(pool_, caches_);
+    long long n = 0;
+    lease.Select("SELECT count(*) FROM outbox WHERE org_id = :o", {BindValue::Int(org_id)}, 1,
+                 [&](const std::vector<std::string>& c) { n = std::stoll(c[0]); });
+    return n;
   }
 
   // ---- rule sets ----------------------------------------------------------------------------

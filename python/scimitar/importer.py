@@ -1,0 +1,109 @@
+"""Reading import files and turning flat rows into SCIM resources."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+_MULTI = re.compile(r"^(?P<attr>[A-Za-z]+)\[(?P<type>[^\]]+)\]\.(?P<sub>[A-Za-z]+)$")
+
+
+def resource_from_row(row: dict) -> dict:
+    """A flat row to a SCIM resource by header: "userName", "name.givenName", "emails[work].value",
+    "urn:...:enterprise:2.0:User:department". Empty cells are skipped; a row that already looks like
+    SCIM (nested values) passes through."""
+    if any(isinstance(v, (dict, list)) for v in row.values()):
+        return dict(row)
+    out: dict[str, Any] = {}
+    for header, value in row.items():
+        if header is None or value is None or value == "":
+            continue
+        header = header.strip()
+        if header.lower().startswith("urn:"):
+            urn, _, attr = header.rpartition(":")
+            out.setdefault(urn, {})[attr] = value
+            out.setdefault("schemas", ["urn:ietf:params:scim:schemas:core:2.0:User"])
+            if urn not in out["schemas"]:
+                out["schemas"].append(urn)
+            continue
+        m = _MULTI.match(header)
+        if m:
+            items = out.setdefault(m["attr"], [])
+            item = next((i for i in items if i.get("type") == m["type"]), None)
+            if item is None:
+                item = {"type": m["type"]}
+                items.append(item)
+            item[m["sub"]] = value
+            continue
+        if "." in header:
+            attr, sub = header.split(".", 1)
+            out.setdefault(attr, {})[sub] = value
+            continue
+        out[header] = value
+    return out
+
+
+def read_rows(path: str, fmt: Optional[str] = None) -> Iterator[tuple[int, dict]]:
+    """(line number, row) for each record of a csv, jsonl or json file, streamed."""
+    fmt = fmt or {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the format of '{path}'; pass --format csv|jsonl|json")
+    if fmt == "csv":
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            for row in reader:
+                yield reader.line_num, row
+    elif fmt == "jsonl":
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, start=1):
+                if line.strip():
+                    try:
+                        yield n, json.loads(line)
+                    except json.JSONDecodeError as e:
+                        yield n, {"__invalid__": f"invalid JSON: {e.msg}"}
+    elif fmt == "json":
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if not isinstance(data, list):
+            raise ValueError("a .json import file holds an array of objects")
+        for n, row in enumerate(data, start=1):
+            yield n, row
+    else:
+        raise ValueError(f"unknown format '{fmt}'")
+
+
+def load_mapping(path: str) -> Callable[[dict], dict]:
+    """A mapping file defines map_row(row: dict) -> dict (a SCIM resource)."""
+    namespace: dict[str, Any] = {"__name__": "scimitar_mapping", "__file__": path}
+    exec(compile(Path(path).read_text(encoding="utf-8"), path, "exec"), namespace)
+    fn = namespace.get("map_row")
+    if not callable(fn):
+        raise ValueError(f"{path} defines no map_row(row) function")
+    return fn
+
+
+class Progress:
+    """A progress bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, stream=sys.stderr, every: int = 10000) -> None:
+        self.stream, self.every, self.start = stream, every, time.time()
+        self.tty = stream.isatty()
+        self.last = 0
+
+    def __call__(self, done: int) -> None:
+        rate = done / max(time.time() - self.start, 1e-9)
+        if self.tty:
+            self.stream.write(f"\rimported {done} rows ({rate:,.0f} rows/s)")
+            self.stream.flush()
+        elif done - self.last >= self.every:
+            self.stream.write(f"imported {done} rows ({rate:,.0f} rows/s)\n")
+            self.last = done
+
+    def done(self, report) -> None:
+        if self.tty:
+            self.stream.write("\n")

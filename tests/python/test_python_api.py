@@ -1,0 +1,166 @@
+"""The Python API and bulk import/export, on SQLite and PostgreSQL, with the shipped rules."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+import scimitar
+from support import pg_url, scimitar_cmd
+
+REPO = Path(__file__).resolve().parents[2]
+ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/api.db"
+    url = pg_url()
+    if not url:
+        pytest.skip("SCIMITAR_TEST_PG_URL is not set")
+    return url
+
+
+@pytest.fixture
+def org(db_url):
+    db = scimitar.open(db_url, rules=str(REPO / "rules"))
+    org = db.create_org("api-" + uuid.uuid4().hex[:8])
+    yield org
+    db.close()
+
+
+def test_users_filters_members_explain(org):
+    report = org.import_users([
+        {"externalId": "e1", "userName": "ann@x.test", "name.givenName": "Ann", "emails[work].value": "ann@x.test"},
+        {"externalId": "e2", "userName": "bob@x.test", "active": "False", ENT + ":department": "R&D"},
+    ])
+    assert (report.created, report.updated, report.unchanged, report.rejected) == (2, 0, 0, [])
+    assert report.decisions_changed == 1  # ann provisioned; bob is inactive
+    assert [u["userName"] for u in org.users(filter='userName sw "a"')] == ["ann@x.test"]
+    assert [u["userName"] for u in org.users(filter=f'{ENT}:department eq "r&d"')] == ["bob@x.test"]
+    assert [u["userName"] for u in org.users(sort_by="userName", descending=True)] == ["bob@x.test", "ann@x.test"]
+    ann = next(org.users(filter='emails[type eq "work" and value eq "ANN@x.test"]'))
+    assert ann["name"] == {"givenName": "Ann"}
+    assert [(m.user_name, m.role) for m in org.members()] == [("ann@x.test", "member")]
+    assert org.explain("bob@x.test")["detail"]["sources"]["provision"] == "00_active.py:deactivated_in_idp"
+    with pytest.raises(scimitar.ScimError) as e:
+        list(org.users(filter="userName eq"))
+    assert e.value.status == 400 and e.value.scim_type == "invalidFilter"
+    with pytest.raises(LookupError):
+        org.db.org("no-such-org")
+
+
+def test_import_is_idempotent_reports_every_bad_row_and_updates(org):
+    rows = [{"externalId": f"e{i}", "userName": f"u{i}@x.test"} for i in range(5)]
+    rows.insert(2, {"externalId": "bad", "userName": "u1@x.test"})   # duplicate userName
+    rows.insert(4, {"userName": "nokey@x.test"})                       # no externalId
+    first = org.import_users(rows, batch_size=2)
+    assert (first.created, len(first.rejected)) == (5, 2)
+    assert [line for line, _ in first.rejected] == [3, 5]
+    assert "already in use" in first.rejected[0][1] and "no externalId" in first.rejected[1][1]
+    again = org.import_users(rows)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
+    assert "nothing to do" not in str(again)  # two rows are still rejected
+    rows[0]["title"] = "lead"
+    third = org.import_users(rows)
+    assert (third.updated, third.unchanged) == (1, 4)
+    dry = org.import_users([{"externalId": "new", "userName": "new@x.test"}, rows[0]], dry_run=True)
+    assert (dry.created, dry.unchanged) == (1, 1) and str(dry).startswith("dry run")
+    assert not list(org.users(filter='userName eq "new@x.test"'))
+
+
+def test_mapping_function_and_groups(org):
+    def mapping(row):
+        return {"userName": row["mail"].lower(), "externalId": row["id"], "displayName": row["full"]}
+    report = org.import_users([{"id": "1", "mail": "A@X.test", "full": "A"}, {"id": "2"}], mapping=mapping)
+    assert report.created == 1 and report.rejected[0][0] == 2 and "KeyError" in report.rejected[0][1]
+    user = next(org.users())
+    groups = org.import_groups([{"displayName": "Team", "members": [{"value": user["id"]}]}])
+    assert groups.created == 1
+    assert org.import_groups([{"displayName": "Team", "members": [{"value": user["id"]}]}]).unchanged == 1
+    assert [m.groups for m in org.members()] == [["Team"]]
+
+
+def test_in_process_server_with_inline_rules(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.py").write_text("from scimitar import rules\n\n@rules.decide\ndef r(user, ctx):\n"
+                                "    return rules.Decision(role='inline')\n")
+    db = scimitar.open(f"sqlite:///{tmp_path}/inproc.db")
+    org = db.create_org("inproc")
+    db.store.create_member("inproc", "o@x.test", "owner")
+    _, token = db.store.create_token("inproc", "o@x.test", "")
+    with scimitar.serve(db=db, rules=str(rules), port=0) as server:
+        r = requests.post(server.url + "/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                                        "userName": "srv@x.test"},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert r.status_code == 201
+    assert [(m.user_name, m.role) for m in org.members()] == [("srv@x.test", "inline")]
+
+
+def cli(db, *args, check=True, cwd=None):
+    r = subprocess.run([*scimitar_cmd(), "--db", db, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_cli_import_csv_with_mapping_and_export(tmp_path):
+    db = f"sqlite:///{tmp_path}/cli.db"
+    cli(db, "org", "create", "acme")
+    path = tmp_path / "people.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["externalId", "userName", "name.givenName", "emails[work].value", ENT + ":department", "active"])
+        w.writerow(["1", "ann@acme.test", "Ann", "ann@acme.test", "R&D", "true"])
+        w.writerow(["2", "bob@acme.test", "Bob", "bob@acme.test", "Sales", "maybe"])
+        w.writerow(["3", "cy@acme.test", "Cy", "", "", "false"])
+    out = cli(db, "import", "--org", "acme", str(path), "--rules", str(REPO / "rules"), check=False)
+    assert out.returncode == 3
+    assert "line 3: rejected: 'active' must be a boolean" in out.stdout
+    assert "3 rows: 2 created, 0 updated, 0 unchanged, 1 rejected; 1 decisions changed" in out.stdout
+    again = cli(db, "import", "--org", "acme", str(path), check=False).stdout
+    assert "0 created, 0 updated, 2 unchanged, 1 rejected" in again
+    exported = cli(db, "export", "--org", "acme", "--format", "csv").stdout.splitlines()
+    assert exported[0].startswith("id,externalId,userName")
+    assert any(line.endswith(",ann@acme.test,,R&D") for line in exported)
+    lines = [json.loads(x) for x in cli(db, "export", "--org", "acme").stdout.splitlines()]
+    assert sorted(u["userName"] for u in lines) == ["ann@acme.test", "cy@acme.test"]
+    mapping = tmp_path / "mapping.py"
+    mapping.write_text("def map_row(row):\n    return {'userName': row['login'], 'externalId': row['login']}\n")
+    jsonl = tmp_path / "more.jsonl"
+    jsonl.write_text('{"login": "dee@acme.test"}\nnot json\n')
+    out = cli(db, "import", "--org", "acme", str(jsonl), "--mapping", str(mapping), check=False).stdout
+    assert "line 2: rejected: invalid JSON" in out and "1 created" in out
+
+
+def test_interrupted_import_leaves_whole_rows_and_rerun_completes(tmp_path):
+    TOTAL = 20000
+    db = f"sqlite:///{tmp_path}/kill.db"
+    cli(db, "org", "create", "acme")
+    path = tmp_path / "many.jsonl"
+    path.write_text("".join(json.dumps({"externalId": str(i), "userName": f"k{i}@acme.test"}) + "\n"
+                            for i in range(TOTAL)))
+    proc = subprocess.Popen([*scimitar_cmd(), "--db", db, "import", "--org", "acme", str(path), "--batch-size", "50"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = scimitar.open(db).org("acme")
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(done.users(page_size=1)):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)  # as soon as some rows are committed
+    proc.wait()
+    partial = sum(1 for _ in done.users())
+    assert 0 < partial < TOTAL, partial
+    out = cli(db, "import", "--org", "acme", str(path)).stdout
+    assert f"{TOTAL - partial} created, 0 updated, {partial} unchanged, 0 rejected" in out
+    assert sum(1 for _ in done.users()) == TOTAL
