@@ -156,6 +156,15 @@ class Org:
                               det.get("groups") or [], d["error"]))
         return out
 
+    def app_groups(self) -> dict[str, list[str]]:
+        """App group name -> userNames of its provisioned members. App groups are named by the
+        group_name rules and their membership follows the IdP groups (recomputed with every change)."""
+        groups: dict[str, list[str]] = {}
+        for m in self.members():
+            for g in m.groups:
+                groups.setdefault(g, []).append(m.user_name)
+        return dict(sorted(groups.items()))
+
     def explain(self, user_name: str) -> dict:
         """The stored decision for `user_name` with its provenance (see docs/rules.md)."""
         found = self.db.store.decision_json(self.slug, user_name)

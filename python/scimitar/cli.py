@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true")
     m.add_argument("--all", action="store_true", help="also users that are not provisioned")
 
+    ag = sub.add_parser("app-groups", help="app groups (named by group_name rules) and their provisioned members")
+    ag.add_argument("--org", required=True)
+    ag.add_argument("--json", action="store_true")
+
     e = sub.add_parser("explain", help="why a user got its decision")
     e.add_argument("--org", required=True)
     e.add_argument("user_name", metavar="USERNAME")
@@ -289,6 +293,15 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "import":
         return _import(args)
+    if args.command == "app-groups":
+        from .api import Database
+        groups = Database(args.db, rules=None).org(args.org).app_groups()
+        if args.json:
+            print(json.dumps(groups, indent=2))
+        else:
+            for name, users in groups.items():
+                print(f"{name}\t{len(users)} members\t{', '.join(users)}")
+        return 0
     if args.command == "export":
         return _export(args)
     store = open_store(args.db)

@@ -84,6 +84,7 @@ def test_entra_flow_admission_follows_group_membership(rules_server):
     members = json.loads(cli(t.db, "members", "--org", t.slug, "--json").stdout)
     assert members == [{"userName": "ann@fluid.test", "provisioned": True, "role": "member", "units": [],
                         "groups": ["Staff"], "error": None}]
+    assert json.loads(cli(t.db, "app-groups", "--org", t.slug, "--json").stdout) == {"Staff": ["ann@fluid.test"]}
     # Renaming a group recomputes its members' app groups.
     t.patch(f"/Groups/{staff['id']}", patch_ops({"op": "replace", "path": "displayName", "value": "Team"}))
     assert decision(t, "ann@fluid.test")["detail"]["groups"] == ["Team"]
