@@ -297,38 +297,40 @@ Response ScimService::ServiceProviderConfig(const std::string& base_url) const {
   return r;
 }
 
-Response ScimService::Schemas(const std::string& base_url, const std::string& id) const {
-  std::vector<const scim::SchemaDef*> all = {&scim::UserSchema(), &scim::EnterpriseUserSchema(), &scim::GroupSchema()};
+namespace {
+
+// One discovery document by id, or all of them as a ListResponse.
+template <typename Def, typename IdOf, typename ToJson>
+Response Discovery(const std::vector<const Def*>& all, const std::string& id, IdOf id_of, ToJson to_json,
+                   const std::string& what) {
   Response r;
   if (!id.empty()) {
-    for (const auto* s : all)
-      if (s->id == id) {
-        r.body = scim::SchemaToJson(*s, base_url);
+    for (const auto* d : all)
+      if (id_of(*d) == id) {
+        r.body = to_json(*d);
         return r;
       }
-    throw NotFound("schema '" + id + "' not found");
+    throw NotFound(what + " '" + id + "' not found");
   }
   nlohmann::json list = nlohmann::json::array();
-  for (const auto* s : all) list.push_back(scim::SchemaToJson(*s, base_url));
+  for (const auto* d : all) list.push_back(to_json(*d));
   r.body = ListResponse(static_cast<long long>(list.size()), 1, list);
   return r;
 }
 
+}  // namespace
+
+Response ScimService::Schemas(const std::string& base_url, const std::string& id) const {
+  return Discovery<scim::SchemaDef>(
+      {&scim::UserSchema(), &scim::EnterpriseUserSchema(), &scim::GroupSchema()}, id,
+      [](const scim::SchemaDef& s) { return s.id; },
+      [&](const scim::SchemaDef& s) { return scim::SchemaToJson(s, base_url); }, "schema");
+}
+
 Response ScimService::ResourceTypes(const std::string& base_url, const std::string& id) const {
-  std::vector<const scim::ResourceTypeDef*> all = {&scim::UserType(), &scim::GroupType()};
-  Response r;
-  if (!id.empty()) {
-    for (const auto* t : all)
-      if (t->name == id) {
-        r.body = scim::ResourceTypeToJson(*t, base_url);
-        return r;
-      }
-    throw NotFound("resource type '" + id + "' not found");
-  }
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto* t : all) list.push_back(scim::ResourceTypeToJson(*t, base_url));
-  r.body = ListResponse(static_cast<long long>(list.size()), 1, list);
-  return r;
+  return Discovery<scim::ResourceTypeDef>(
+      {&scim::UserType(), &scim::GroupType()}, id, [](const scim::ResourceTypeDef& t) { return t.name; },
+      [&](const scim::ResourceTypeDef& t) { return scim::ResourceTypeToJson(t, base_url); }, "resource type");
 }
 
 }  // namespace scimitar::service
