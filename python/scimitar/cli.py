@@ -127,7 +127,8 @@ def _serve(args: argparse.Namespace) -> int:
     except RuleLoadError as e:
         print(f"error: cannot start: {e}", file=sys.stderr)
         return 2
-    store = open_store(args.db, pool_size=max(4, args.threads))
+    # One connection per request thread, plus room for the background thread and API calls.
+    store = open_store(args.db, pool_size=args.threads + 4)
     engine = Engine(rule_set, args.rule_budget_ms)
     store.set_rules(engine)
     server = RunningServer(store, args.host, args.port, args.threads, args.max_body_bytes)

@@ -663,7 +663,7 @@ class SociStore final : public Store {
     std::vector<OutboxEvent> out;
     Rows(sql,
          std::string("SELECT e.id, o.slug, e.type, e.payload, e.attempts FROM outbox e JOIN orgs o ON o.id = e.org_id "
-                     "WHERE e.delivered IS NULL AND e.failed IS NULL AND e.next_attempt <= :now ORDER BY e.id LIMIT :n") +
+                     "WHERE e.delivered IS NULL AND e.failed IS NULL AND e.next_attempt <= :now ORDER BY e.next_attempt LIMIT :n") +
              (backend_ == Backend::Postgres ? " FOR UPDATE OF e SKIP LOCKED" : ""),
          {BindValue::Text(now), BindValue::Int(limit)}, 5, [&](const std::vector<std::string>& c) {
            out.push_back(OutboxEvent{std::stoll(c[0]), c[1], c[2], nlohmann::json::parse(c[3]), std::stoi(c[4])});
