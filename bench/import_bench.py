@@ -3,7 +3,8 @@ rules of the shipped rules/, decisions and outbox events) against raw SQLite ins
 (prepared statement, batched transactions of 10,000) in the same run. Prints both, the ratio, and
 the importer's peak memory.
 
-Run: .venv/bin/python bench/import_bench.py   (BENCH_IMPORT_USERS, default 1000000)
+Run: .venv/bin/python bench/import_bench.py   (BENCH_IMPORT_USERS, default 1000000; BENCH_IMPORT_DB to
+import into another database, e.g. bench/import_postgres.sh)
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def main() -> None:
     raw_s = time.perf_counter() - t0
     print(f"raw SQLite: {N} rows in {raw_s:.1f}s ({N / raw_s:,.0f} rows/s)", flush=True)
 
-    db = f"sqlite:///{work}/scimitar.db"
+    db = os.environ.get("BENCH_IMPORT_DB") or f"sqlite:///{work}/scimitar.db"
     scimitar = [sys.executable, "-m", "scimitar", "--db", db]
     subprocess.run([*scimitar, "org", "create", "bench"], check=True, capture_output=True)
     t0 = time.perf_counter()

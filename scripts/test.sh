@@ -12,25 +12,9 @@ cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSCIMITAR_BUILD_TESTS
 
 cmake --build build/dev -j2
 
-# A throwaway PostgreSQL cluster on loopback, owned by the postgres user, removed on exit.
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-pg_dir=$(mktemp -d /tmp/scimitar-pg.XXXXXX)
-chmod 755 "$pg_dir"
-pg_port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-as_pg=()
-if [[ $(id -u) -eq 0 ]]; then
-  chown postgres "$pg_dir"
-  as_pg=(runuser -u postgres --)
-fi
-cleanup() {
-  "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$pg_dir"
-}
-trap cleanup EXIT
-"${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres >/dev/null
-"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
-  -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $pg_dir -c fsync=off -c max_connections=200" start >/dev/null
-export SCIMITAR_TEST_PG_URL="postgresql://postgres@127.0.0.1:$pg_port/postgres"
+# A throwaway PostgreSQL cluster on loopback, removed on exit.
+source scripts/postgres.sh
+start_postgres
 
 ctest --test-dir build/dev --output-on-failure -j2
 
