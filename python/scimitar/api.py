@@ -17,9 +17,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
-from ._core import ScimError, Store
+from ._core import Store
 from .engine import Engine
 from .rules import RuleSet, load_rules, load_sources
 

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Callable, Iterator, Optional
 
-from .rules import Context, Reject, RuleLoadError, RuleSet, RuleTimeout, User, load_rules, load_sources
+from .rules import Context, RuleLoadError, RuleSet, RuleTimeout, User, load_rules, load_sources
 
 log = logging.getLogger("scimitar.engine")
 

@@ -24,10 +24,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
-import json
 import logging
 import os
-import runpy
 import threading
 import traceback
 from pathlib import Path

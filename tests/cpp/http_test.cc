@@ -110,6 +110,26 @@ TEST_F(HttpTest, BadBodiesAreRefusedAndServingContinues) {
   EXPECT_EQ(ok.content_type, "application/scim+json");
 }
 
+TEST_F(HttpTest, AnOversizedBodyClosesTheConnectionAndServingContinues) {
+  Poco::Net::HTTPClientSession s("127.0.0.1", static_cast<Poco::UInt16>(server_->port()));
+  std::string body(4096, 'x');
+  Poco::Net::HTTPRequest big(Poco::Net::HTTPRequest::HTTP_POST, "/scim/v2/Users", Poco::Net::HTTPMessage::HTTP_1_1);
+  big.set("Authorization", "Bearer " + token_);
+  big.setContentType("application/scim+json");
+  big.setContentLength(static_cast<std::streamsize>(body.size()));
+  s.sendRequest(big) << body;
+  Poco::Net::HTTPResponse res;
+  s.receiveResponse(res).ignore(1 << 20);
+  EXPECT_EQ(res.getStatus(), Poco::Net::HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE);
+  EXPECT_FALSE(res.getKeepAlive());  // the unread body must not be taken for the next request
+  Poco::Net::HTTPRequest next(Poco::Net::HTTPRequest::HTTP_GET, "/scim/v2/Users", Poco::Net::HTTPMessage::HTTP_1_1);
+  next.set("Authorization", "Bearer " + token_);
+  s.sendRequest(next);
+  Poco::Net::HTTPResponse ok;
+  s.receiveResponse(ok).ignore(1 << 20);
+  EXPECT_EQ(ok.getStatus(), Poco::Net::HTTPResponse::HTTP_OK);
+}
+
 TEST_F(HttpTest, ScimSyncOffRefusesEverything) {
   store_->SetSetting(org_, "scim_sync", "off");
   Reply r = Send("POST", "/scim/v2/Users", R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"y"})");

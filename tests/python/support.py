@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import requests
 

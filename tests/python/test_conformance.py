@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx2
-import pytest
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 

@@ -7,14 +7,13 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
 import scimitar
-from support import GROUP_URN, PATCH_URN, USER_URN, ServerProcess, Tenant, assert_scim_error, scimitar_cmd
+from support import PATCH_URN, USER_URN, ServerProcess, Tenant, assert_scim_error, scimitar_cmd
 
 REPO_RULES = str(Path(__file__).resolve().parents[2] / "rules")
 
@@ -249,7 +248,7 @@ def test_sighup_reloads_the_folder_and_keeps_the_previous_set_on_error(rules_ser
     (t.folder / "rules.py").write_text("this is not python\n")
     t.server.proc.send_signal(signal.SIGHUP)
     time.sleep(1.5)
-    u2 = t.create_user("h2@x.test")
+    t.create_user("h2@x.test")
     assert decision(t, "h2@x.test")["detail"]["role"] == "v2"
 
 

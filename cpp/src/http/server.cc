@@ -50,6 +50,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     } catch (...) {
       response = http::ErrorResponse(500, "", "internal error");
     }
+    // A body left unread would be parsed as the next request on this connection: close it.
+    if (close_) out.setKeepAlive(false);
     try {
       Write(response, out);
     } catch (...) {
@@ -70,14 +72,17 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     req.base = scheme + "://" + (in.getHost().empty() ? in.serverAddress().toString() : in.getHost());
 
     if (in.hasContentLength() && in.getContentLength64() > static_cast<Poco::Int64>(max_body_)) {
-      out_close_ = true;
+      close_ = true;
       return TooLarge();
     }
     std::istream& body = in.stream();
     char buf[8192];
     while (body.read(buf, sizeof buf) || body.gcount() > 0) {
       req.body.append(buf, static_cast<size_t>(body.gcount()));
-      if (req.body.size() > max_body_) return TooLarge();
+      if (req.body.size() > max_body_) {
+        close_ = true;
+        return TooLarge();
+      }
     }
     return router_.Dispatch(req);
   }
@@ -88,7 +93,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
 
   const http::Router& router_;
   size_t max_body_;
-  bool out_close_ = false;
+  bool close_ = false;  // the request body was not read to its end
 };
 
 class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
