@@ -27,12 +27,23 @@ TEST(FilterSql, ExternalIdIsCaseExact) {
   EXPECT_EQ(s.binds[0].text, "AbC");
 }
 
-TEST(FilterSql, MultiValuedSubAttributeBecomesExists) {
+TEST(FilterSql, EmailEqualityUsesTheIndexedProjection) {
   auto s = Sql("emails.value eq \"A@x.com\"");
-  EXPECT_NE(s.sql.find("EXISTS (SELECT 1 FROM json_each(r.doc, '$.\"emails\"') e"), std::string::npos) << s.sql;
-  EXPECT_NE(s.sql.find("lower(json_extract(e.value, '$.\"value\"')) = :f1"), std::string::npos) << s.sql;
+  EXPECT_EQ(s.sql, "(r.id IN (SELECT ue.user_id FROM user_emails ue WHERE ue.value_folded = :f1))");
   EXPECT_EQ(s.binds[0].text, "a@x.com");
-  auto pg = Sql("emails.value eq \"A@x.com\"", Backend::Postgres);
+  EXPECT_TRUE(s.drives);
+  EXPECT_TRUE(Sql("emails.value eq \"a\" and active eq true").drives);
+  EXPECT_FALSE(Sql("emails.value eq \"a\" or active eq true").drives);
+  EXPECT_FALSE(Sql("not (emails.value eq \"a\")").drives);
+  EXPECT_FALSE(Sql("userName eq \"a\"").drives);
+}
+
+TEST(FilterSql, MultiValuedSubAttributeBecomesExists) {
+  auto s = Sql("emails.value sw \"A@x.com\"");
+  EXPECT_NE(s.sql.find("EXISTS (SELECT 1 FROM json_each(r.doc, '$.\"emails\"') e"), std::string::npos) << s.sql;
+  EXPECT_NE(s.sql.find("lower(json_extract(e.value, '$.\"value\"')) LIKE :f1"), std::string::npos) << s.sql;
+  EXPECT_EQ(s.binds[0].text, "a@x.com%");
+  auto pg = Sql("emails.value sw \"A@x.com\"", Backend::Postgres);
   EXPECT_NE(pg.sql.find("jsonb_array_elements"), std::string::npos) << pg.sql;
 }
 

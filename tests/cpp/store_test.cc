@@ -83,6 +83,18 @@ TEST_P(StoreTest, FiltersArePushedDownAndScopedToTheOrganization) {
   EXPECT_EQ(Names("userName eq \"alice2\" or userName eq \"alice\""), std::vector<std::string>{"alice"});
 }
 
+TEST_P(StoreTest, EmailLookupsFollowEveryWrite) {
+  ResourceRow u = User("mail", {{"emails", {{{"value", "Old@Example.com"}}, {{"value", "second@example.com"}}}}});
+  EXPECT_EQ(Names("emails.value eq \"old@example.COM\""), std::vector<std::string>{"mail"});
+  EXPECT_EQ(Names("emails eq \"SECOND@example.com\""), std::vector<std::string>{"mail"});
+  Put(org_, ResourceKind::User, u.id, {{"userName", "mail"}, {"emails", {{{"value", "new@example.com"}}}}}, 1);
+  EXPECT_TRUE(Names("emails.value eq \"old@example.com\"").empty());
+  EXPECT_EQ(Names("emails.value eq \"NEW@example.com\""), std::vector<std::string>{"mail"});
+  EXPECT_TRUE(Names("emails.value eq \"new@example.com\"", other_).empty());  // other organizations never match
+  store_->Delete(org_, ResourceKind::User, u.id, std::nullopt);
+  EXPECT_TRUE(Names("emails.value eq \"new@example.com\"").empty());
+}
+
 TEST_P(StoreTest, PagingAndSortingAreExact) {
   for (const char* n : {"d", "b", "e", "a", "c"}) User(n);
   Query q;

@@ -41,12 +41,20 @@ class Translator {
       case FilterNode::Kind::And:
       case FilterNode::Kind::Or: {
         // Operands are translated in order: placeholders are bound by position.
+        const bool top = top_;
+        top_ = top && n.kind == FilterNode::Kind::And;
         std::string left = Node(*n.left, base, element_attr);
         std::string right = Node(*n.right, base, element_attr);
+        top_ = top;
         return "(" + left + (n.kind == FilterNode::Kind::And ? " AND " : " OR ") + right + ")";
       }
-      case FilterNode::Kind::Not:
-        return "(NOT COALESCE(" + Node(*n.left, base, element_attr) + ", FALSE))";
+      case FilterNode::Kind::Not: {
+        const bool top = top_;
+        top_ = false;
+        std::string inner = Node(*n.left, base, element_attr);
+        top_ = top;
+        return "(NOT COALESCE(" + inner + ", FALSE))";
+      }
       case FilterNode::Kind::ValuePath:
         if (base.element) throw InvalidFilter("value filters cannot be nested");
         return ValuePath(n);
@@ -57,6 +65,7 @@ class Translator {
   }
 
   std::vector<BindValue> binds;
+  bool drives = false;
 
  private:
   // ---- expressions over JSON --------------------------------------------------------------
@@ -186,6 +195,13 @@ class Translator {
     if (!r.extension && is_name) return Compare("r.name_folded", *r.attr, n, /*folded_column=*/true);
     if (!r.extension && type_.kind == scim::ResourceKind::User && name == "active")
       return n.op == CompareOp::Pr ? "(r.active IS NOT NULL)" : Compare(BoolColumn(), *r.attr, n);
+    // emails.value eq: the indexed user_emails projection (tenant scoping stays outside, on r.org_id).
+    if (!r.extension && type_.kind == scim::ResourceKind::User && name == "emails" && n.op == CompareOp::Eq &&
+        n.value.is_string() && (!r.sub || r.sub->name == "value")) {
+      drives |= top_;
+      return "(r.id IN (SELECT ue.user_id FROM user_emails ue WHERE ue.value_folded = " +
+             Bind(BindValue::Text(scim::ToLower(n.value.get<std::string>()))) + "))";
+    }
     if (!r.extension && ((type_.kind == scim::ResourceKind::Group && name == "members") ||
                          (type_.kind == scim::ResourceKind::User && name == "groups")))
       return Membership(n, r);
@@ -264,6 +280,7 @@ class Translator {
   const scim::ResourceTypeDef& type_;
   Backend b_;
   bool membership_ = false;
+  bool top_ = true;  // translating the top-level AND chain
 };
 
 }  // namespace
@@ -273,6 +290,7 @@ SqlFragment TranslateFilter(const scim::FilterNode& filter, const scim::Resource
   SqlFragment out;
   out.sql = t.Node(filter, JsonBase{}, nullptr);
   out.binds = std::move(t.binds);
+  out.drives = t.drives;
   return out;
 }
 

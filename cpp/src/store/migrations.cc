@@ -44,6 +44,18 @@ std::vector<std::vector<std::string>> Steps(Backend b) {
       "CREATE INDEX outbox_pending ON outbox (next_attempt) WHERE delivered IS NULL AND failed IS NULL",
       "CREATE TABLE rule_sets (org_id BIGINT PRIMARY KEY REFERENCES orgs(id), version TEXT NOT NULL, "
       "files TEXT NOT NULL, applied TEXT NOT NULL)",
+  }, {
+      // Users' email values, folded, so that `emails.value eq` lookups use an index.
+      "CREATE TABLE user_emails (user_id TEXT NOT NULL, org_id BIGINT NOT NULL, value_folded TEXT NOT NULL)",
+      "CREATE INDEX user_emails_value ON user_emails (value_folded)",
+      "CREATE INDEX user_emails_user ON user_emails (user_id)",
+      b == Backend::Sqlite
+          ? "INSERT INTO user_emails (user_id, org_id, value_folded) SELECT r.id, r.org_id, "
+            "lower(json_extract(e.value, '$.value')) FROM resources r, json_each(r.doc, '$.emails') e "
+            "WHERE r.kind = 'User' AND json_extract(e.value, '$.value') IS NOT NULL"
+          : "INSERT INTO user_emails (user_id, org_id, value_folded) SELECT r.id, r.org_id, lower(e.v ->> 'value') "
+            "FROM resources r, jsonb_array_elements(CASE WHEN jsonb_typeof(r.doc -> 'emails') = 'array' "
+            "THEN r.doc -> 'emails' ELSE '[]'::jsonb END) AS e(v) WHERE r.kind = 'User' AND e.v ->> 'value' IS NOT NULL",
   }};
 }
 

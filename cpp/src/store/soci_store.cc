@@ -458,10 +458,12 @@ class SociStore final : public Store {
       throw;
     }
     if (!members.empty()) AddMembers(sql, org_id, row.id, members);
-    if (kind == scim::ResourceKind::User)
+    if (kind == scim::ResourceKind::User) {
+      SyncEmails(sql, org_id, row.id, doc, /*existing=*/false);
       Recompute(sql, org_id, {row.id}, {});
-    else
+    } else {
       Recompute(sql, org_id, {members.begin(), members.end()}, {});
+    }
     tx.Commit();
     return row;
   }
@@ -513,6 +515,7 @@ class SociStore final : public Store {
       sql << "DELETE FROM memberships WHERE org_id = :o AND group_id = :g", soci::use(org_id), soci::use(id);
     if (!changes.remove.empty()) RemoveMembers(sql, org_id, id, changes.remove);
     if (!changes.add.empty()) AddMembers(sql, org_id, id, changes.add);
+    if (kind == scim::ResourceKind::User) SyncEmails(sql, org_id, id, doc, /*existing=*/true);
     Recompute(sql, org_id, affected, {});
     auto row = GetIn(sql, org_id, kind, id);
     tx.Commit();
@@ -534,6 +537,7 @@ class SociStore final : public Store {
     sql << "DELETE FROM memberships WHERE org_id = :o AND (group_id = :g OR member_id = :m)", soci::use(org_id),
         soci::use(id), soci::use(id);
     sql << "DELETE FROM resources WHERE org_id = :o AND id = :i", soci::use(org_id), soci::use(id);
+    if (kind == scim::ResourceKind::User) SyncEmails(sql, org_id, id, nlohmann::json::object(), /*existing=*/true);
     if (kind == scim::ResourceKind::User)
       Recompute(sql, org_id, {}, {id});
     else
@@ -551,7 +555,10 @@ class SociStore final : public Store {
       const char* dir = q.descending ? " DESC" : " ASC";
       order = "(" + s.sql + ") IS NULL, " + s.sql + dir + ", r.pk" + dir;
     }
-    const std::string base = " FROM resources r WHERE r.org_id = :org AND r.kind = :kind AND r.managed = 1" +
+    // SQLite: unary + keeps the (org_id, kind, pk) index from driving when the filter has a better one.
+    const char* scope = where.drives && backend_ == Backend::Sqlite ? " FROM resources r WHERE +r.org_id = :org AND +r.kind = :kind"
+                                                                    : " FROM resources r WHERE r.org_id = :org AND r.kind = :kind";
+    const std::string base = std::string(scope) + " AND r.managed = 1" +
                              (where.sql.empty() ? std::string() : " AND " + where.sql);
     std::vector<BindValue> binds{BindValue::Int(org_id), BindValue::Text(KindName(kind))};
     binds.insert(binds.end(), where.binds.begin(), where.binds.end());
@@ -795,6 +802,20 @@ class SociStore final : public Store {
 
   static std::string IsoIn(int seconds) {
     return Poco::DateTimeFormatter::format(Poco::Timestamp() + Poco::Timespan(seconds, 0), "%Y-%m-%dT%H:%M:%S.%iZ");
+  }
+
+  // Keeps user_emails equal to the folded email values of `doc` (inside the write transaction).
+  void SyncEmails(soci::session& sql, long long org_id, const std::string& user_id, const nlohmann::json& doc,
+                  bool existing) {
+    if (existing) Exec(sql, "DELETE FROM user_emails WHERE user_id = :u", {BindValue::Text(user_id)});
+    auto emails = doc.find("emails");
+    if (emails == doc.end() || !emails->is_array()) return;
+    std::set<std::string> values;
+    for (const auto& e : *emails)
+      if (e.is_object() && e.contains("value") && e["value"].is_string()) values.insert(scim::ToLower(e["value"].get<std::string>()));
+    for (const auto& v : values)
+      Exec(sql, "INSERT INTO user_emails (user_id, org_id, value_folded) VALUES (:u, :o, :v)",
+           {BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Text(v)});
   }
 
   std::vector<std::string> MemberIdsIn(soci::session& sql, long long org_id, const std::string& group_id) {

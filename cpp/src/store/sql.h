@@ -25,6 +25,9 @@ struct BindValue {
 struct SqlFragment {
   std::string sql;
   std::vector<BindValue> binds;
+  // True when the fragment holds, in its top-level AND chain, a lookup through an index of its own
+  // (user_emails) that should drive the query instead of the organization's ordered index.
+  bool drives = false;
 };
 
 }  // namespace scimitar::store
