@@ -155,8 +155,7 @@ class Store {
   // Runs `work` (which makes Store calls from this thread) in one transaction: each write inside it
   // becomes a savepoint, so a failing write undoes only itself, and all the others commit together
   // when `work` returns. Nothing commits if `work` throws. The calling thread must not hand Store
-  // calls to other threads meanwhile. On SQLite this holds the write lock for the whole batch. On
-  // PostgreSQL each write keeps its own transaction (savepoints per write measured slower there).
+  // calls to other threads meanwhile. On SQLite this holds the write lock for the whole batch.
   virtual void Batch(const std::function<void()>& work) = 0;
 
   // ---- decisions (see decisions.h) ----

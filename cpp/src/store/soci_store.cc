@@ -623,10 +623,7 @@ class SociStore final : public Store {
 
   // ---- batches ------------------------------------------------------------------------------
   void Batch(const std::function<void()>& work) override {
-    // PostgreSQL: a savepoint per row makes a subtransaction per row, which measured slower
-    // (bench/import_postgres.sh: 218 rows/s against 341 with a transaction per row); writes there
-    // keep their own transactions. Already inside a batch: just run.
-    if (backend_ == Backend::Postgres || ambient.store == &pool_) {
+    if (ambient.store == &pool_) {  // already inside one: just run
       work();
       return;
     }
