@@ -1,8 +1,8 @@
 // Bulk import of users or groups for data teams: every row goes through the same transform rules,
 // validation, storage and decision recomputation as a SCIM write. Rows are matched to stored
 // resources by a key (externalId or userName/displayName); a row equal to what is stored changes
-// nothing, so importing a file twice is idempotent. A call commits its rows as one batch (each row a
-// savepoint), so an interrupted import leaves only whole batches, and running it again completes it.
+// nothing, so importing a file twice is idempotent. Every row is committed on its own, so an
+// interrupted import leaves only whole rows, and running it again completes it.
 #include <algorithm>
 
 #include "scim/filter.h"
