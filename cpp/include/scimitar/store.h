@@ -152,12 +152,6 @@ class Store {
   virtual void Delete(long long org_id, scim::ResourceKind kind, const std::string& id,
                       std::optional<long long> expected_version) = 0;
   virtual QueryResult Find(long long org_id, scim::ResourceKind kind, const Query& query) = 0;
-  // Runs `work` (which makes Store calls from this thread) in one transaction: each write inside it
-  // becomes a savepoint, so a failing write undoes only itself, and all the others commit together
-  // when `work` returns. Nothing commits if `work` throws. The calling thread must not hand Store
-  // calls to other threads meanwhile. On SQLite this holds the write lock for the whole batch.
-  virtual void Batch(const std::function<void()>& work) = 0;
-
   // ---- decisions (see decisions.h) ----
   // Installs the rules; null removes them. Affects writes that start afterwards. Thread-safe.
   virtual void SetDecisionMaker(std::shared_ptr<DecisionMaker> maker) = 0;

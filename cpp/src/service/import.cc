@@ -21,9 +21,6 @@ nlohmann::json ScimService::Import(const Tenant& t, ResourceKind kind, const nlo
   if (key != "externalId" && key != name_attr)
     throw InvalidValue("the import key must be externalId or " + name_attr);
   nlohmann::json results = nlohmann::json::array();
-  // One transaction per batch of rows (each row a savepoint): an interrupted import leaves whole
-  // batches, and a rejected row undoes only itself.
-  store_.Batch([&] {
   for (const auto& item : rows) {
     nlohmann::json result = {{"line", item.value("line", 0)}};
     try {
@@ -83,7 +80,6 @@ nlohmann::json ScimService::Import(const Tenant& t, ResourceKind kind, const nlo
     }
     results.push_back(std::move(result));
   }
-  });
   return results;
 }
 

@@ -64,47 +64,22 @@ bool IsUniqueViolation(const soci::soci_error& e) {
 // Explicit transaction; rolls back unless committed. On SQLite, writers of this process queue on
 // `sqlite_writer` first: SQLite admits one writer at a time, and its busy handler would otherwise make
 // the others poll with sleeps (high tail latency). Other processes still queue on the busy timeout.
-// The batch transaction this thread runs inside Store::Batch, if any: its session and statement
-// cache position. Store calls made by that thread inside the batch use it (see Lease and Txn).
-struct Ambient {
-  const void* store = nullptr;
-  soci::session* sql = nullptr;
-  size_t pos = 0;
-};
-thread_local Ambient ambient;
-
 class Txn {
  public:
-  // Inside a batch, a transaction becomes a savepoint of the batch's transaction: it commits with
-  // the batch, and rolling it back undoes only its own writes.
-  Txn(soci::session& sql, Backend b, std::mutex& sqlite_writer) : sql_(sql), nested_(ambient.sql == &sql) {
-    if (nested_) {
-      sql_ << "SAVEPOINT scimitar_row";
-      return;
-    }
+  Txn(soci::session& sql, Backend b, std::mutex& sqlite_writer) : sql_(sql) {
     if (b == Backend::Sqlite) lock_ = std::unique_lock<std::mutex>(sqlite_writer);
     sql_ << (b == Backend::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
   }
   ~Txn() {
-    if (done_) return;
-    try {
-      if (nested_) {
-        sql_ << "ROLLBACK TO SAVEPOINT scimitar_row";
-        sql_ << "RELEASE SAVEPOINT scimitar_row";
-      } else {
-        sql_ << "ROLLBACK";
-      }
-    } catch (...) {
-    }
+    if (!done_) try { sql_ << "ROLLBACK"; } catch (...) {}
   }
   void Commit() {
-    sql_ << (nested_ ? "RELEASE SAVEPOINT scimitar_row" : "COMMIT");
+    sql_ << "COMMIT";
     done_ = true;
   }
 
  private:
   soci::session& sql_;
-  bool nested_;
   std::unique_lock<std::mutex> lock_;
   bool done_ = false;
 };
@@ -227,17 +202,9 @@ struct ConnectionCache {
 // Leases one pooled connection with its statement cache; gives it back on destruction.
 class Lease {
  public:
-  // Inside this thread's batch (for this pool), reuses the batch's connection instead of leasing one.
   Lease(soci::connection_pool& pool, std::vector<ConnectionCache>& caches)
-      : pool_(pool),
-        owned_(ambient.store != &pool),
-        pos_(owned_ ? pool.lease() : ambient.pos),
-        sql_(pool.at(pos_)),
-        cache_(caches[pos_]) {}
-  ~Lease() {
-    if (owned_) pool_.give_back(pos_);
-  }
-  size_t position() const { return pos_; }
+      : pool_(pool), pos_(pool.lease()), sql_(pool.at(pos_)), cache_(caches[pos_]) {}
+  ~Lease() { pool_.give_back(pos_); }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
 
@@ -249,7 +216,6 @@ class Lease {
 
  private:
   soci::connection_pool& pool_;
-  bool owned_;
   size_t pos_;
   soci::session& sql_;
   ConnectionCache& cache_;
@@ -619,25 +585,6 @@ class SociStore final : public Store {
     else
       count_all(binds);
     return result;
-  }
-
-  // ---- batches ------------------------------------------------------------------------------
-  void Batch(const std::function<void()>& work) override {
-    if (ambient.store == &pool_) {  // already inside one: just run
-      work();
-      return;
-    }
-    Lease lease(pool_, caches_);
-    Txn tx(lease.sql(), backend_, writer_);
-    ambient = Ambient{&pool_, &lease.sql(), lease.position()};
-    try {
-      work();
-    } catch (...) {
-      ambient = Ambient{};
-      throw;
-    }
-    ambient = Ambient{};
-    tx.Commit();
   }
 
   // ---- decisions ----------------------------------------------------------------------------
