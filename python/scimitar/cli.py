@@ -153,8 +153,7 @@ def _serve(args: argparse.Namespace) -> int:
             time.sleep(0.2)
     finally:
         server.stop()
-        if background._thread.is_alive():
-            background.stop()
+        background.stop()
         store.clear_rules()
     print("scimitar stopped", file=sys.stderr, flush=True)
     return 0

@@ -178,8 +178,10 @@ class Background:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stops the thread if it was started; safe to call at any time."""
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
 
     def _sync_applied(self) -> None:
         for org in self.engine.sync_applied(json.loads(self.store.rule_sets_json())):
