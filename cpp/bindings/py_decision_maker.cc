@@ -14,29 +14,81 @@ PyDecisionMaker::~PyDecisionMaker() {
   Py_DECREF(engine_);
 }
 
-nlohmann::json PyDecisionMaker::Decide(const DecisionInput& in) {
-  nlohmann::json payload = {{"org", in.org}, {"settings", in.settings}, {"now", in.now},
-                            {"user", {{"id", in.user_id}, {"doc", in.user}, {"groups", in.groups}}}};
-  std::string text = payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  std::string answer;
-  {
-    py::gil_scoped_acquire gil;
-    try {
-      answer = py::reinterpret_borrow<py::object>(engine_).attr("decide_json")(text).cast<std::string>();
-    } catch (py::error_already_set& e) {
-      return {{"error", std::string("rules engine failed: ") + e.what()}};
-    } catch (const std::exception& e) {
-      return {{"error", std::string("rules engine failed: ") + e.what()}};
-    }
+namespace {
+
+nlohmann::json UserJson(const DecisionInput& in) {
+  return {{"id", in.user_id}, {"doc", in.user}, {"groups", in.groups}};
+}
+
+std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+}  // namespace
+
+// Calls engine.<method>(text) under the GIL; returns the answer, or "" with `error` set.
+std::string PyDecisionMaker::CallJson(const char* method, const std::string& text, std::string& error) {
+  py::gil_scoped_acquire gil;
+  try {
+    return py::reinterpret_borrow<py::object>(engine_).attr(method)(text).cast<std::string>();
+  } catch (py::error_already_set& e) {
+    error = std::string("rules engine failed: ") + e.what();
+  } catch (const std::exception& e) {
+    error = std::string("rules engine failed: ") + e.what();
   }
+  return {};
+}
+
+nlohmann::json PyDecisionMaker::Decide(const DecisionInput& in) {
+  nlohmann::json payload = {{"org", in.org}, {"settings", in.settings}, {"now", in.now}, {"user", UserJson(in)}};
+  std::string error;
+  std::string answer = CallJson("decide_json", Dump(payload), error);
+  if (!error.empty()) return {{"error", error}};
   nlohmann::json out = nlohmann::json::parse(answer, nullptr, false);
   if (out.is_discarded() || !out.is_object()) return {{"error", "rules engine returned malformed JSON"}};
   return out;
 }
 
+std::vector<nlohmann::json> PyDecisionMaker::DecideMany(const std::vector<DecisionInput>& inputs) {
+  // One call per run of inputs sharing organization, settings and clock (in practice: the whole batch).
+  std::vector<nlohmann::json> out;
+  out.reserve(inputs.size());
+  size_t at = 0;
+  while (at < inputs.size()) {
+    const DecisionInput& first = inputs[at];
+    nlohmann::json users = nlohmann::json::array();
+    size_t end = at;
+    for (; end < inputs.size() && inputs[end].org == first.org && inputs[end].settings == first.settings &&
+           inputs[end].now == first.now;
+         ++end)
+      users.push_back(UserJson(inputs[end]));
+    nlohmann::json payload = {{"org", first.org}, {"settings", first.settings}, {"now", first.now}, {"users", std::move(users)}};
+    std::string error;
+    std::string answer = CallJson("decide_many_json", Dump(payload), error);
+    nlohmann::json decisions = error.empty() ? nlohmann::json::parse(answer, nullptr, false) : nlohmann::json();
+    const bool usable = decisions.is_array() && decisions.size() == end - at;
+    if (error.empty() && !usable) error = "rules engine returned malformed JSON";
+    for (size_t i = at; i < end; ++i) {
+      if (usable && decisions[i - at].is_object())
+        out.push_back(std::move(decisions[i - at]));
+      else
+        out.push_back({{"error", error.empty() ? "rules engine returned a decision that is not an object" : error}});
+    }
+    at = end;
+  }
+  return out;
+}
+
+bool PyDecisionMaker::HasTransforms(const std::string& org, const std::string& resource_type) {
+  py::gil_scoped_acquire gil;
+  try {
+    return py::reinterpret_borrow<py::object>(engine_).attr("has_transforms")(org, resource_type).cast<bool>();
+  } catch (py::error_already_set&) {
+    return true;  // let Transform run and report the failure
+  }
+}
+
 nlohmann::json PyDecisionMaker::Transform(const std::string& org, const std::string& resource_type,
                                           const nlohmann::json& resource) {
-  std::string text = resource.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string text = Dump(resource);
   std::string answer;
   {
     py::gil_scoped_acquire gil;

@@ -11,7 +11,8 @@ namespace scimitar::bridge {
 
 class PyDecisionMaker final : public DecisionMaker {
  public:
-  // `engine` must have decide_json(str) -> str and transform_json(org, type, str) -> str.
+  // `engine` must have decide_json(str) -> str, decide_many_json(str) -> str,
+  // has_transforms(org, type) -> bool and transform_json(org, type, str) -> str.
   // Construct with the GIL held.
   explicit PyDecisionMaker(pybind11::object engine);
   // May run on any thread, with or without the GIL: takes it to drop the reference while the
@@ -19,10 +20,14 @@ class PyDecisionMaker final : public DecisionMaker {
   ~PyDecisionMaker() override;
 
   nlohmann::json Decide(const DecisionInput& input) override;
+  std::vector<nlohmann::json> DecideMany(const std::vector<DecisionInput>& inputs) override;
+  bool HasTransforms(const std::string& org, const std::string& resource_type) override;
   nlohmann::json Transform(const std::string& org, const std::string& resource_type,
                            const nlohmann::json& resource) override;
 
  private:
+  std::string CallJson(const char* method, const std::string& text, std::string& error);
+
   PyObject* engine_;  // owned reference
 };
 

@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 import time
+from types import MappingProxyType
 from typing import Callable, Iterator, Optional
 
 from .rules import Context, RuleLoadError, RuleSet, RuleTimeout, User, load_rules, load_sources
@@ -118,7 +119,7 @@ class Engine:
         rule_set = self.rule_set_for(p["org"])
         u = p["user"]
         user = User(u["doc"], u["groups"], u["id"])
-        ctx = Context(p["org"], p["settings"], _parse_now(p["now"]))
+        ctx = Context(p["org"], MappingProxyType(p["settings"]), _parse_now(p["now"]))
         try:
             with self._watchdog.limit(self._budget):
                 result = rule_set.decide(user, ctx)
@@ -126,6 +127,26 @@ class Engine:
             result = {"error": f"a rule ran past its time budget of {self._budget * 1000:.0f} ms",
                       "version": rule_set.version}
         return json.dumps(result)
+
+    def decide_many_json(self, payload: str) -> str:
+        """Like decide_json for {"org","settings","now","users": [...]}: a JSON array of decisions, in
+        order. Each user has its own time budget, so one slow rule costs only its own decision."""
+        p = json.loads(payload)
+        rule_set = self.rule_set_for(p["org"])
+        ctx = Context(p["org"], MappingProxyType(p["settings"]), _parse_now(p["now"]))  # shared: read-only
+        out = []
+        for u in p["users"]:
+            user = User(u["doc"], u["groups"], u["id"])
+            try:
+                with self._watchdog.limit(self._budget):
+                    out.append(rule_set.decide(user, ctx))
+            except RuleTimeout:
+                out.append({"error": f"a rule ran past its time budget of {self._budget * 1000:.0f} ms",
+                            "version": rule_set.version})
+        return json.dumps(out)
+
+    def has_transforms(self, org: str, resource_type: str) -> bool:
+        return bool(self.rule_set_for(org).transforms.get(resource_type))
 
     def transform_json(self, org: str, resource_type: str, resource: str) -> str:
         rule_set = self.rule_set_for(org)

@@ -143,7 +143,7 @@ def test_cli_import_csv_with_mapping_and_export(tmp_path):
     assert "line 2: rejected: invalid JSON" in out and "1 created" in out
 
 
-def test_interrupted_import_leaves_whole_rows_and_rerun_completes(tmp_path):
+def test_interrupted_import_leaves_whole_batches_and_rerun_completes(tmp_path):
     TOTAL = 20000
     db = f"sqlite:///{tmp_path}/kill.db"
     cli(db, "org", "create", "acme")
@@ -154,12 +154,13 @@ def test_interrupted_import_leaves_whole_rows_and_rerun_completes(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     done = scimitar.open(db).org("acme")
     deadline = time.time() + 60
-    while time.time() < deadline and not list(done.users(page_size=1)):
+    while time.time() < deadline and next(iter(done.users(page_size=1)), None) is None:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)  # as soon as some rows are committed
     proc.wait()
     partial = sum(1 for _ in done.users())
     assert 0 < partial < TOTAL, partial
+    assert partial % 50 == 0, f"{partial} rows: a batch of 50 was committed in part"
     out = cli(db, "import", "--org", "acme", str(path)).stdout
     assert f"{TOTAL - partial} created, 0 updated, {partial} unchanged, 0 rejected" in out
     assert sum(1 for _ in done.users()) == TOTAL

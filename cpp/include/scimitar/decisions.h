@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace scimitar {
 
@@ -27,6 +28,19 @@ class DecisionMaker {
   // Returns {"provisioned","role","units","groups","reason","sources","rules","inputs","version",
   // "error": null} or, when a rule failed, {"error": "...", "version": ...}. Never throws.
   virtual nlohmann::json Decide(const DecisionInput& input) = 0;
+
+  // The decisions of several users, in order: the same answers as Decide for each, in one crossing
+  // into the rules (batched writes and recomputes). Never throws.
+  virtual std::vector<nlohmann::json> DecideMany(const std::vector<DecisionInput>& inputs) {
+    std::vector<nlohmann::json> out;
+    out.reserve(inputs.size());
+    for (const auto& in : inputs) out.push_back(Decide(in));
+    return out;
+  }
+
+  // Whether the organization's rules transform "User" or "Group" payloads at all; when false,
+  // Transform returns its input and callers may skip it.
+  virtual bool HasTransforms(const std::string& org, const std::string& resource_type) = 0;
 
   // Inbound payload of a "User" or "Group" write, before validation. Returns it (possibly changed);
   // throws ScimError 400 when a rule rejects the write.

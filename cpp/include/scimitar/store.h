@@ -140,6 +140,14 @@ class Store {
   // Inserts a resource with a new UUID; members (groups only) must exist in the organization.
   virtual ResourceRow Create(long long org_id, scim::ResourceKind kind, const nlohmann::json& doc,
                              const std::vector<std::string>& members) = 0;
+  // Inserts many resources without members in one transaction, with their decisions recomputed in one
+  // batch: all or nothing (409 naming the first userName already in use). Returns them in order.
+  virtual std::vector<ResourceRow> CreateMany(long long org_id, scim::ResourceKind kind,
+                                              const std::vector<nlohmann::json>& docs) = 0;
+  // Managed resources whose key is one of `values`, in one query: the key is externalId (exact) or,
+  // with by_name, userName/displayName (case-insensitive).
+  virtual std::vector<ResourceRow> FindByKey(long long org_id, scim::ResourceKind kind, bool by_name,
+                                             const std::vector<std::string>& values) = 0;
   virtual std::optional<ResourceRow> Get(long long org_id, scim::ResourceKind kind, const std::string& id) = 0;
   // Read-modify-write under a row lock, in one transaction: reads the resource, calls `mutate` (which
   // must be quick and must not block; it may throw to abort), stores the document it returns and applies

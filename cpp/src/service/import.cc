@@ -1,11 +1,17 @@
 // Bulk import of users or groups for data teams: every row goes through the same transform rules,
 // validation, storage and decision recomputation as a SCIM write. Rows are matched to stored
 // resources by a key (externalId or userName/displayName); a row equal to what is stored changes
-// nothing, so importing a file twice is idempotent. Every row is committed on its own, so an
-// interrupted import leaves only whole rows, and running it again completes it.
+// nothing, so importing a file twice is idempotent.
+//
+// One call imports one batch. One query finds the stored resources of all the batch's keys; the new
+// resources are inserted in one transaction, their decisions made in one call into the rules; changed
+// resources are modified one by one (locked read-modify-write). A conflict that only shows at write
+// time (another writer took a userName meanwhile) sends the batch's new rows through one-by-one
+// creates, so that each row reports its own outcome. A row whose key (or userName) repeats an earlier
+// row of the batch waits for a later pass, so it sees the earlier row stored.
 #include <algorithm>
+#include <set>
 
-#include "scim/filter.h"
 #include "scim/resource.h"
 #include "scimitar/error.h"
 #include "service/scim_service.h"
@@ -14,72 +20,164 @@ namespace scimitar::service {
 
 using scim::ResourceKind;
 
+namespace {
+
+struct PreparedRow {
+  size_t index = 0;                 // into the batch and its results
+  scim::NormalizedResource n;
+  std::string key;                  // the key's value as matched: externalId as is, names folded
+  std::string name;                 // folded userName/displayName
+};
+
+void Reject(nlohmann::json& result, const std::string& why) {
+  result["status"] = "rejected";
+  result["error"] = why;
+}
+
+struct ImportKey {
+  std::string attr;       // "externalId", "userName" or "displayName"
+  bool by_name = false;   // matched case-insensitively on the name column
+
+  std::string Of(const nlohmann::json& doc) const {
+    auto v = doc.find(attr);
+    if (v == doc.end() || !v->is_string()) return "";
+    return by_name ? scim::ToLower(v->get<std::string>()) : v->get<std::string>();
+  }
+};
+
+// Imports the first row of every key in `rows`; returns the rows whose key or name repeats one of
+// those (for the next pass).
+std::vector<PreparedRow> ImportPass(Store& store, const Tenant& t, ResourceKind kind, const ImportKey& key,
+                                    std::vector<PreparedRow> rows, bool dry_run, nlohmann::json& results) {
+  const bool users = kind == ResourceKind::User;
+  const std::string name_attr = users ? "userName" : "displayName";
+  std::vector<PreparedRow> now, later;
+  std::set<std::string> keys, names;
+  for (auto& row : rows) {
+    const bool repeated = !keys.insert(row.key).second || (users && !names.insert(row.name).second);
+    (repeated ? later : now).push_back(std::move(row));
+  }
+
+  std::vector<std::string> key_values;
+  for (const auto& row : now) key_values.push_back(row.key);
+  std::map<std::string, std::vector<ResourceRow>> stored;
+  for (auto& r : store.FindByKey(t.org_id, kind, key.by_name, key_values)) stored[key.Of(r.doc)].push_back(std::move(r));
+
+  // userNames that new rows would take from other users, found now rather than by a failed batch.
+  std::set<std::string> taken;
+  if (users && !key.by_name) {
+    std::vector<std::string> new_names;
+    for (const auto& row : now)
+      if (!stored.count(row.key)) new_names.push_back(row.name);
+    for (const auto& r : store.FindByKey(t.org_id, kind, /*by_name=*/true, new_names))
+      taken.insert(scim::ToLower(r.doc.value(name_attr, "")));
+  }
+  // Current members of the stored groups whose rows list members, in one query.
+  std::vector<std::string> group_ids;
+  for (const auto& row : now)
+    if (auto s = stored.find(row.key); row.n.members && s != stored.end() && s->second.size() == 1)
+      group_ids.push_back(s->second[0].id);
+  auto members_now = group_ids.empty() ? std::map<std::string, std::vector<MemberRef>>{}
+                                        : store.MembersOf(t.org_id, group_ids);
+
+  std::vector<const PreparedRow*> creates;
+  for (const auto& row : now) {
+    nlohmann::json& result = results[row.index];
+    try {
+      auto found = stored.find(row.key);
+      if (found == stored.end()) {
+        if (taken.count(row.name))
+          throw Uniqueness("userName '" + row.n.doc.value(name_attr, "") + "' is already in use in this organization");
+        result["status"] = "created";
+        if (!dry_run) creates.push_back(&row);
+        continue;
+      }
+      if (found->second.size() > 1)
+        throw Uniqueness(key.attr + " '" + row.n.doc.value(key.attr, "") + "' matches several resources");
+      const ResourceRow& current = found->second[0];
+      result["id"] = current.id;
+      MemberChanges members;
+      bool same_members = true;
+      if (row.n.members) {
+        members.replace_all = true;
+        members.add = *row.n.members;
+        std::vector<std::string> have, want = *row.n.members;
+        for (const auto& m : members_now[current.id]) have.push_back(m.id);
+        std::sort(have.begin(), have.end());
+        std::sort(want.begin(), want.end());
+        want.erase(std::unique(want.begin(), want.end()), want.end());
+        same_members = have == want;
+      }
+      if (current.doc == row.n.doc && same_members) {
+        result["status"] = "unchanged";
+        continue;
+      }
+      result["status"] = "updated";
+      if (!dry_run)
+        store.Modify(t.org_id, kind, current.id, current.version,
+                     [&](const ResourceRow&) { return std::make_pair(row.n.doc, members); });
+    } catch (const ScimError& e) {
+      Reject(result, e.what());
+    }
+  }
+
+  std::vector<const PreparedRow*> one_by_one, together;
+  for (const PreparedRow* row : creates) (row->n.members && !row->n.members->empty() ? one_by_one : together).push_back(row);
+  if (!together.empty()) {
+    std::vector<nlohmann::json> docs;
+    for (const PreparedRow* row : together) docs.push_back(row->n.doc);
+    try {
+      std::vector<ResourceRow> made = store.CreateMany(t.org_id, kind, docs);
+      for (size_t i = 0; i < together.size(); ++i) results[together[i]->index]["id"] = made[i].id;
+    } catch (const ScimError&) {  // a conflict appeared after the lookup; nothing was written
+      one_by_one.insert(one_by_one.end(), together.begin(), together.end());
+    }
+  }
+  for (const PreparedRow* row : one_by_one) {
+    try {
+      results[row->index]["id"] =
+          store.Create(t.org_id, kind, row->n.doc, row->n.members.value_or(std::vector<std::string>{})).id;
+    } catch (const ScimError& e) {
+      Reject(results[row->index], e.what());
+    }
+  }
+  return later;
+}
+
+}  // namespace
+
 nlohmann::json ScimService::Import(const Tenant& t, ResourceKind kind, const nlohmann::json& rows, const std::string& key,
                                    bool dry_run) const {
   const auto& type = scim::TypeOf(kind);
   const std::string name_attr = kind == ResourceKind::User ? "userName" : "displayName";
   if (key != "externalId" && key != name_attr)
     throw InvalidValue("the import key must be externalId or " + name_attr);
+  const ImportKey import_key{key, key == name_attr};
+  const ImportKey name_key{name_attr, true};
+  std::shared_ptr<DecisionMaker> rules = store_.decision_maker();
+  const bool transform = rules && rules->HasTransforms(t.slug, type.name);
+
   nlohmann::json results = nlohmann::json::array();
-  for (const auto& item : rows) {
-    nlohmann::json result = {{"line", item.value("line", 0)}};
+  std::vector<PreparedRow> pending;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const nlohmann::json& item = rows[i];
+    results.push_back({{"line", item.is_object() ? item.value("line", 0) : 0}});
     try {
       nlohmann::json body = item.at("resource");
       if (body.is_object() && !body.contains("schemas")) body["schemas"] = {type.core->id};
-      scim::NormalizedResource n = scim::Normalize(type, Transformed(t, type, body), /*require_schemas=*/true);
-      auto value = n.doc.find(key);
-      if (value == n.doc.end() || !value->is_string() || value->get<std::string>().empty())
-        throw InvalidValue("the row has no " + key);
-      scim::FilterNode match;
-      match.path.attr = key;
-      match.op = scim::CompareOp::Eq;
-      match.value = *value;
-      Query q;
-      q.filter = &match;
-      q.count = 2;
-      QueryResult found = store_.Find(t.org_id, kind, q);
-      if (found.total > 1) throw Uniqueness(key + " '" + value->get<std::string>() + "' matches several resources");
-      MemberChanges members;
-      if (n.members) {
-        members.replace_all = true;
-        members.add = *n.members;
-      }
-      if (found.rows.empty()) {
-        result["status"] = "created";
-        if (!dry_run) result["id"] = store_.Create(t.org_id, kind, n.doc, n.members.value_or(std::vector<std::string>{})).id;
-      } else {
-        const ResourceRow& current = found.rows[0];
-        result["id"] = current.id;
-        bool same_members = true;
-        if (n.members) {
-          std::vector<std::string> now;
-          auto edges = store_.MembersOf(t.org_id, {current.id});  // keep the map alive while iterating
-          for (const auto& m : edges[current.id]) now.push_back(m.id);
-          std::vector<std::string> want = *n.members;
-          std::sort(now.begin(), now.end());
-          std::sort(want.begin(), want.end());
-          want.erase(std::unique(want.begin(), want.end()), want.end());
-          same_members = now == want;
-        }
-        if (current.doc == n.doc && same_members) {
-          result["status"] = "unchanged";
-        } else {
-          result["status"] = "updated";
-          if (!dry_run)
-            store_.Modify(t.org_id, kind, current.id, current.version, [&](const ResourceRow&) {
-              return std::make_pair(n.doc, members);
-            });
-        }
-      }
+      if (transform) body = rules->Transform(t.slug, type.name, body);
+      PreparedRow row{i, scim::Normalize(type, body, /*require_schemas=*/true), "", ""};
+      row.key = import_key.Of(row.n.doc);
+      if (row.key.empty()) throw InvalidValue("the row has no " + key);
+      row.name = name_key.Of(row.n.doc);
+      pending.push_back(std::move(row));
     } catch (const ScimError& e) {
-      result["status"] = "rejected";
-      result["error"] = e.what();
+      Reject(results[i], e.what());
     } catch (const nlohmann::json::exception& e) {
-      result["status"] = "rejected";
-      result["error"] = std::string("malformed row: ") + e.what();
+      Reject(results[i], std::string("malformed row: ") + e.what());
     }
-    results.push_back(std::move(result));
   }
+  while (!pending.empty()) pending = ImportPass(store_, t, kind, import_key, std::move(pending), dry_run, results);
   return results;
 }
 

@@ -55,7 +55,8 @@ class ScimService {
   // POST /Bulk (RFC 7644 3.7); each operation is atomic on its own.
   Response Bulk(const Tenant& t, const nlohmann::json& body, const std::string& base_url) const;
 
-  // Imports rows ([{"line": n, "resource": {...}}]) matched by `key`; returns one result per row
+  // Imports one batch of rows ([{"line": n, "resource": {...}}]) matched by `key` (see import.cc: new
+  // rows are committed together, in one transaction); returns one result per row
   // ({"line","status": created|updated|unchanged|rejected,"id","error"}). With dry_run nothing is written.
   nlohmann::json Import(const Tenant& t, scim::ResourceKind kind, const nlohmann::json& rows, const std::string& key,
                         bool dry_run) const;

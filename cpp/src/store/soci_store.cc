@@ -4,8 +4,8 @@
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>
 #include <Poco/Timestamp.h>
+#include <Poco/Exception.h>
 #include <Poco/URI.h>
-#include <Poco/UUIDGenerator.h>
 
 #include <mutex>
 #include <random>
@@ -20,6 +20,7 @@
 #include "scimitar/error.h"
 #include "scimitar/store.h"
 #include "store/filter_sql.h"
+#include "store/ids.h"
 #include "store/migrations.h"
 
 namespace scimitar {
@@ -440,32 +441,47 @@ class SociStore final : public Store {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);
-    ResourceRow row;
-    row.id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
-    row.doc = doc;
-    row.version = 1;
-    row.created = row.modified = NowIso();
-    Projection p = Project(kind, doc);
-    std::string kind_name = KindName(kind), body = DumpDoc(doc);
-    try {
-      Exec(sql, "INSERT INTO resources (id, org_id, kind, managed, name, name_folded, display, external_id, active, doc, "
-                "version, created, modified) VALUES (:id, :o, :k, 1, :n, :nf, :d, :x, :a, :doc, 1, :c, :m)",
-           {BindValue::Text(row.id), BindValue::Int(org_id), BindValue::Text(kind_name), BindValue::Text(p.name),
-            BindValue::Text(p.name_folded), BindValue::Text(p.display), ExternalIdBind(p), ActiveBind(p),
-            BindValue::Text(body), BindValue::Text(row.created), BindValue::Text(row.modified)});
-    } catch (const soci::soci_error& e) {
-      if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
-      throw;
-    }
+    ResourceRow row = Insert(sql, org_id, kind, doc);
     if (!members.empty()) AddMembers(sql, org_id, row.id, members);
-    if (kind == scim::ResourceKind::User) {
-      SyncEmails(sql, org_id, row.id, doc, /*existing=*/false);
+    if (kind == scim::ResourceKind::User)
       Recompute(sql, org_id, {row.id}, {});
-    } else {
+    else
       Recompute(sql, org_id, {members.begin(), members.end()}, {});
-    }
     tx.Commit();
     return row;
+  }
+
+  std::vector<ResourceRow> CreateMany(long long org_id, scim::ResourceKind kind,
+                                      const std::vector<nlohmann::json>& docs) override {
+    std::vector<ResourceRow> rows;
+    if (docs.empty()) return rows;
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
+    Txn tx(sql, backend_, writer_);
+    rows.reserve(docs.size());
+    std::set<std::string> ids;
+    for (const auto& doc : docs) {
+      rows.push_back(Insert(sql, org_id, kind, doc));
+      ids.insert(rows.back().id);
+    }
+    if (kind == scim::ResourceKind::User) Recompute(sql, org_id, ids, {});
+    tx.Commit();
+    return rows;
+  }
+
+  std::vector<ResourceRow> FindByKey(long long org_id, scim::ResourceKind kind, bool by_name,
+                                     const std::vector<std::string>& values) override {
+    std::vector<ResourceRow> rows;
+    if (values.empty()) return rows;
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& v : values) list.push_back(by_name ? scim::ToLower(v) : v);
+    Lease lease(pool_, caches_);
+    lease.Select(std::string("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
+                             "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND ") +
+                     (by_name ? "r.name_folded" : "r.external_id") + " IN " + JsonList(":v"),
+                 {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(DumpDoc(list))}, 5,
+                 [&](const std::vector<std::string>& c) { rows.push_back(RowOf(c)); });
+    return rows;
   }
 
   std::optional<ResourceRow> Get(long long org_id, scim::ResourceKind kind, const std::string& id) override {
@@ -606,12 +622,12 @@ class SociStore final : public Store {
            {BindValue::Int(org_id)}, 1, [&](const std::vector<std::string>& c) { ids.push_back(c[0]); });
     }
     long long changed = 0;
-    for (size_t at = 0; at < ids.size(); at += 200) {
+    for (size_t at = 0; at < ids.size(); at += 500) {
       Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
       Txn tx(sql, backend_, writer_);
       changed += Recompute(sql, org_id, {ids.begin() + static_cast<long>(at),
-                                         ids.begin() + static_cast<long>(std::min(ids.size(), at + 200))}, {});
+                                         ids.begin() + static_cast<long>(std::min(ids.size(), at + 500))}, {});
       tx.Commit();
     }
     return changed;
@@ -818,6 +834,35 @@ class SociStore final : public Store {
            {BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Text(v)});
   }
 
+  // Inserts a new managed resource (and its email projection) inside the caller's transaction.
+  ResourceRow Insert(soci::session& sql, long long org_id, scim::ResourceKind kind, const nlohmann::json& doc) {
+    ResourceRow row;
+    row.id = store::NewResourceId();
+    row.doc = doc;
+    row.version = 1;
+    row.created = row.modified = NowIso();
+    Projection p = Project(kind, doc);
+    try {
+      Exec(sql, "INSERT INTO resources (id, org_id, kind, managed, name, name_folded, display, external_id, active, doc, "
+                "version, created, modified) VALUES (:id, :o, :k, 1, :n, :nf, :d, :x, :a, :doc, 1, :c, :m)",
+           {BindValue::Text(row.id), BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(p.name),
+            BindValue::Text(p.name_folded), BindValue::Text(p.display), ExternalIdBind(p), ActiveBind(p),
+            BindValue::Text(DumpDoc(doc)), BindValue::Text(row.created), BindValue::Text(row.modified)});
+    } catch (const soci::soci_error& e) {
+      if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
+      throw;
+    }
+    if (kind == scim::ResourceKind::User) SyncEmails(sql, org_id, row.id, doc, /*existing=*/false);
+    return row;
+  }
+
+  // "(values of the JSON array of strings bound to `placeholder`)", for `x IN ...`: one statement
+  // shape for any number of values, so it is prepared once.
+  std::string JsonList(const char* placeholder) const {
+    return backend_ == Backend::Sqlite ? std::string("(SELECT value FROM json_each(") + placeholder + "))"
+                                       : std::string("(SELECT jsonb_array_elements_text(CAST(") + placeholder + " AS jsonb)))";
+  }
+
   std::vector<std::string> MemberIdsIn(soci::session& sql, long long org_id, const std::string& group_id) {
     std::vector<std::string> ids;
     Rows(sql, "SELECT member_id FROM memberships WHERE org_id = :o AND group_id = :g",
@@ -844,6 +889,60 @@ class SociStore final : public Store {
             {"groups", d.value("groups", nlohmann::json::array())}};
   }
 
+  // Appends an outbox event inside the caller's transaction; returns 1 (one change of decision).
+  int WriteEvent(soci::session& sql, long long org_id, const std::string& type, const nlohmann::json& payload) {
+    std::string now = NowIso();
+    Exec(sql, "INSERT INTO outbox (org_id, type, payload, created, next_attempt) VALUES (:o, :t, :p, :c, :n)",
+         {BindValue::Int(org_id), BindValue::Text(type), BindValue::Text(DumpDoc(payload)), BindValue::Text(now),
+          BindValue::Text(now)});
+    return 1;
+  }
+
+  // Stores the decision `out` for `in` over `prev` (null: none yet) and writes the outbox event its
+  // change of outcome calls for. A rule error keeps the previous decision and records the error.
+  // Returns 1 when the outcome changed, else 0.
+  int StoreDecision(soci::session& sql, long long org_id, const DecisionInput& in, nlohmann::json out,
+                    const StoredDecision* prev) {
+    const std::string& id = in.user_id;
+    const std::string user_name = in.user.value("userName", "");
+    std::string now = NowIso();
+    if (!out.value("error", nlohmann::json()).is_null()) {
+      std::string err = out["error"].is_string() ? out["error"].get<std::string>() : out["error"].dump();
+      if (prev) {
+        Exec(sql, "UPDATE decisions SET error = :e, updated = :t WHERE user_id = :u",
+             {BindValue::Text(err), BindValue::Text(now), BindValue::Text(id)});
+      } else {
+        std::string detail = DumpDoc({{"userName", user_name}, {"version", out.value("version", "")}});
+        Exec(sql, "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) VALUES (:u, :o, 0, :d, :e, :t)",
+             {BindValue::Text(id), BindValue::Int(org_id), BindValue::Text(detail), BindValue::Text(err), BindValue::Text(now)});
+      }
+      return 0;
+    }
+    const bool provisioned = out.value("provisioned", false);
+    out.erase("error");
+    out["userName"] = user_name;
+    out["decided"] = now;
+    std::string detail = DumpDoc(out);
+    int prov = provisioned ? 1 : 0;
+    nlohmann::json after = Outcome(provisioned, out);
+    if (prev) {
+      Exec(sql, "UPDATE decisions SET provisioned = :p, detail = :d, error = NULL, updated = :t WHERE user_id = :u",
+           {BindValue::Int(prov), BindValue::Text(detail), BindValue::Text(now), BindValue::Text(id)});
+    } else {
+      Exec(sql, "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) VALUES (:u, :o, :p, :d, NULL, :t)",
+           {BindValue::Text(id), BindValue::Int(org_id), BindValue::Int(prov), BindValue::Text(detail), BindValue::Text(now)});
+    }
+    const bool was = prev && prev->provisioned;
+    nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
+    nlohmann::json payload = {{"user_id", id}, {"userName", user_name}, {"before", was ? before : nullptr},
+                              {"after", provisioned ? after : nullptr}, {"reason", out.value("reason", nlohmann::json())},
+                              {"version", out.value("version", "")}};
+    if (!was && provisioned) return WriteEvent(sql, org_id, "member.provisioned", payload);
+    if (was && !provisioned) return WriteEvent(sql, org_id, "member.deprovisioned", payload);
+    if (was && provisioned && before != after) return WriteEvent(sql, org_id, "member.changed", payload);
+    return 0;
+  }
+
   // Recomputes the decisions of `user_ids` (ids that are not users are skipped) and drops those of
   // `deleted`, inside the caller's transaction; writes an outbox event for every change of outcome.
   // A rule error keeps the previous decision and records the error. Returns how many changed.
@@ -853,75 +952,60 @@ class SociStore final : public Store {
     if (!maker || (user_ids.empty() && deleted.empty())) return 0;
     DecisionInput base = InputBase(sql, org_id);
     long long changed = 0;
-    auto previous = [&](const std::string& id) {
-      std::optional<StoredDecision> d;
-      Rows(sql, "SELECT d.user_id, '', d.provisioned, d.detail, d.error, d.updated FROM decisions d WHERE d.user_id = :u",
-           {BindValue::Text(id)}, 6, [&](const std::vector<std::string>& c) { d = DecisionOf(c); });
-      return d;
-    };
-    auto event = [&](const std::string& type, nlohmann::json payload) {
-      std::string now = NowIso();
-      Exec(sql, "INSERT INTO outbox (org_id, type, payload, created, next_attempt) VALUES (:o, :t, :p, :c, :n)",
-           {BindValue::Int(org_id), BindValue::Text(type), BindValue::Text(DumpDoc(payload)), BindValue::Text(now),
-            BindValue::Text(now)});
-      ++changed;
-    };
     for (const auto& id : deleted) {
-      auto prev = previous(id);
+      std::optional<StoredDecision> prev;
+      Rows(sql, "SELECT d.user_id, '', d.provisioned, d.detail, d.error, d.updated FROM decisions d WHERE d.user_id = :u",
+           {BindValue::Text(id)}, 6, [&](const std::vector<std::string>& c) { prev = DecisionOf(c); });
       if (!prev) continue;
       Exec(sql, "DELETE FROM decisions WHERE user_id = :u", {BindValue::Text(id)});
       if (prev->provisioned)
-        event("member.deprovisioned", {{"user_id", id}, {"userName", prev->detail.value("userName", "")},
-                                       {"before", Outcome(true, prev->detail)}, {"after", nullptr},
-                                       {"reason", "user deleted"}});
+        changed += WriteEvent(sql, org_id, "member.deprovisioned",
+                              {{"user_id", id}, {"userName", prev->detail.value("userName", "")},
+                               {"before", Outcome(true, prev->detail)}, {"after", nullptr}, {"reason", "user deleted"}});
     }
-    for (const auto& id : user_ids) {
-      auto row = GetIn(sql, org_id, scim::ResourceKind::User, id);
-      if (!row) continue;
-      DecisionInput in = base;
-      in.user_id = id;
-      in.user = row->doc;
-      Rows(sql, "SELECT g.id, g.display FROM memberships m JOIN resources g ON g.id = m.group_id "
-                "WHERE m.org_id = :o AND m.member_id = :u ORDER BY g.pk",
-           {BindValue::Int(org_id), BindValue::Text(id)}, 2,
-           [&](const std::vector<std::string>& c) { in.groups.push_back({{"id", c[0]}, {"display", c[1]}}); });
-      nlohmann::json out = maker->Decide(in);
-      auto prev = previous(id);
-      std::string now = NowIso();
-      if (!out.value("error", nlohmann::json()).is_null()) {
-        std::string err = out["error"].is_string() ? out["error"].get<std::string>() : out["error"].dump();
-        if (prev) {
-          Exec(sql, "UPDATE decisions SET error = :e, updated = :t WHERE user_id = :u",
-               {BindValue::Text(err), BindValue::Text(now), BindValue::Text(id)});
-        } else {
-          std::string detail = DumpDoc({{"userName", row->doc.value("userName", "")}, {"version", out.value("version", "")}});
-          Exec(sql, "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) VALUES (:u, :o, 0, :d, :e, :t)",
-               {BindValue::Text(id), BindValue::Int(org_id), BindValue::Text(detail), BindValue::Text(err), BindValue::Text(now)});
-        }
-        continue;
+    // In chunks: three queries read the chunk's users, groups and previous decisions; one call decides.
+    constexpr size_t kChunk = 500;
+    std::vector<std::string> ids(user_ids.begin(), user_ids.end());
+    for (size_t at = 0; at < ids.size(); at += kChunk) {
+      const size_t end = std::min(ids.size(), at + kChunk);
+      nlohmann::json chunk = nlohmann::json::array();
+      for (size_t i = at; i < end; ++i) chunk.push_back(ids[i]);
+      const BindValue list = BindValue::Text(DumpDoc(chunk));
+      std::map<std::string, nlohmann::json> docs;
+      // SQLite: unary + keeps the (org_id, kind) index from driving instead of the id index.
+      Rows(sql, std::string("SELECT r.id, r.doc FROM resources r WHERE r.id IN ") + JsonList(":ids") +
+                    (backend_ == Backend::Sqlite ? " AND +r.org_id = :o AND +r.kind = 'User'"
+                                                 : " AND r.org_id = :o AND r.kind = 'User'") + " AND r.managed = 1",
+           {list, BindValue::Int(org_id)}, 2,
+           [&](const std::vector<std::string>& c) { docs[c[0]] = nlohmann::json::parse(c[1]); });
+      std::map<std::string, nlohmann::json> groups;
+      Rows(sql, "SELECT m.member_id, g.id, g.display FROM memberships m JOIN resources g ON g.id = m.group_id "
+                "WHERE m.org_id = :o AND m.member_id IN " + JsonList(":ids") + " ORDER BY g.pk",
+           {BindValue::Int(org_id), list}, 3, [&](const std::vector<std::string>& c) {
+             auto& g = groups[c[0]];
+             if (g.is_null()) g = nlohmann::json::array();
+             g.push_back({{"id", c[1]}, {"display", c[2]}});
+           });
+      std::map<std::string, StoredDecision> before;
+      Rows(sql, "SELECT d.user_id, '', d.provisioned, d.detail, d.error, d.updated FROM decisions d "
+                "WHERE d.user_id IN " + JsonList(":ids"),
+           {list}, 6, [&](const std::vector<std::string>& c) { before.emplace(c[0], DecisionOf(c)); });
+      std::vector<DecisionInput> inputs;
+      for (size_t i = at; i < end; ++i) {
+        auto doc = docs.find(ids[i]);
+        if (doc == docs.end()) continue;  // not a user
+        DecisionInput in = base;
+        in.user_id = ids[i];
+        in.user = std::move(doc->second);
+        if (auto g = groups.find(ids[i]); g != groups.end()) in.groups = std::move(g->second);
+        inputs.push_back(std::move(in));
       }
-      const bool provisioned = out.value("provisioned", false);
-      out.erase("error");
-      out["userName"] = row->doc.value("userName", "");
-      out["decided"] = now;
-      std::string detail = DumpDoc(out);
-      int prov = provisioned ? 1 : 0;
-      nlohmann::json after = Outcome(provisioned, out);
-      if (prev) {
-        Exec(sql, "UPDATE decisions SET provisioned = :p, detail = :d, error = NULL, updated = :t WHERE user_id = :u",
-             {BindValue::Int(prov), BindValue::Text(detail), BindValue::Text(now), BindValue::Text(id)});
-      } else {
-        Exec(sql, "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) VALUES (:u, :o, :p, :d, NULL, :t)",
-             {BindValue::Text(id), BindValue::Int(org_id), BindValue::Int(prov), BindValue::Text(detail), BindValue::Text(now)});
+      std::vector<nlohmann::json> outs = maker->DecideMany(inputs);
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        auto prev = before.find(inputs[i].user_id);
+        changed += StoreDecision(sql, org_id, inputs[i], std::move(outs[i]),
+                                 prev == before.end() ? nullptr : &prev->second);
       }
-      const bool was = prev && prev->provisioned;
-      nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
-      nlohmann::json payload = {{"user_id", id}, {"userName", out["userName"]}, {"before", was ? before : nullptr},
-                                {"after", provisioned ? after : nullptr}, {"reason", out.value("reason", nlohmann::json())},
-                                {"version", out.value("version", "")}};
-      if (!was && provisioned) event("member.provisioned", payload);
-      else if (was && !provisioned) event("member.deprovisioned", payload);
-      else if (was && provisioned && before != after) event("member.changed", payload);
     }
     return changed;
   }
