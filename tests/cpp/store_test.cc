@@ -2,6 +2,7 @@
 // (the latter when SCIMITAR_TEST_PG_URL is set; scripts/test.sh always sets it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "scim/filter.h"
@@ -210,6 +211,44 @@ TEST_P(StoreTest, TokensAuthenticateUntilRevokedOrOwnerDeactivated) {
   store_->RevokeToken(org_, id2);
   EXPECT_FALSE(store_->Authenticate(token2));
   EXPECT_THROW(store_->RevokeToken(other_, id), ScimError);
+}
+
+TEST_P(StoreTest, CreateManyIsAllOrNothing) {
+  User("taken@x.test");
+  std::vector<json> docs = {{{"userName", "new1@x.test"}, {"externalId", "n1"}},
+                            {{"userName", "TAKEN@x.test"}, {"externalId", "n2"}}};
+  try {
+    store_->CreateMany(org_, ResourceKind::User, docs);
+    FAIL() << "a batch with a taken userName was stored";
+  } catch (const ScimError& e) {
+    EXPECT_EQ(e.status(), 409);
+    EXPECT_NE(std::string(e.what()).find("TAKEN@x.test"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(Names("userName eq \"new1@x.test\""), std::vector<std::string>{});
+  docs[1]["userName"] = "new2@x.test";
+  auto made = store_->CreateMany(org_, ResourceKind::User, docs);
+  ASSERT_EQ(made.size(), 2u);
+  EXPECT_EQ(made[1].doc["userName"], "new2@x.test");
+  EXPECT_EQ(store_->Get(org_, ResourceKind::User, made[0].id)->doc["externalId"], "n1");
+  EXPECT_EQ(Names("emails pr or userName sw \"new\""), (std::vector<std::string>{"new1@x.test", "new2@x.test"}));
+}
+
+TEST_P(StoreTest, FindByKeyMatchesExternalIdsExactlyAndNamesInAnyCase) {
+  User("Ann@x.test", {{"externalId", "E-1"}});
+  User("bob@x.test", {{"externalId", "e-2"}});
+  User("ann@x.test", {{"externalId", "E-1"}}, other_);  // another organization
+  auto names = [](const std::vector<ResourceRow>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.doc["userName"]);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(names(store_->FindByKey(org_, ResourceKind::User, false, {"E-1", "E-2", "none"})),
+            std::vector<std::string>{"Ann@x.test"});
+  EXPECT_EQ(names(store_->FindByKey(org_, ResourceKind::User, true, {"ANN@X.TEST", "Bob@x.test"})),
+            (std::vector<std::string>{"Ann@x.test", "bob@x.test"}));
+  EXPECT_TRUE(store_->FindByKey(org_, ResourceKind::Group, true, {"ann@x.test"}).empty());
+  EXPECT_TRUE(store_->FindByKey(org_, ResourceKind::User, false, {}).empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),

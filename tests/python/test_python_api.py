@@ -164,3 +164,20 @@ def test_interrupted_import_leaves_whole_batches_and_rerun_completes(tmp_path):
     out = cli(db, "import", "--org", "acme", str(path)).stdout
     assert f"{TOTAL - partial} created, 0 updated, {partial} unchanged, 0 rejected" in out
     assert sum(1 for _ in done.users()) == TOTAL
+
+
+def test_opening_a_database_does_not_wait_for_a_writer_in_another_process(tmp_path):
+    import sqlite3
+    db = f"sqlite:///{tmp_path}/busy.db"
+    scimitar.open(db).create_org("acme")
+    writer = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a long import batch does
+    try:
+        started = time.monotonic()
+        out = subprocess.run([*scimitar_cmd(), "--db", db, "export", "--org", "acme"], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert time.monotonic() - started < 10  # the busy timeout is 30 s
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

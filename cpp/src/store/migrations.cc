@@ -59,17 +59,28 @@ std::vector<std::vector<std::string>> Steps(Backend b) {
   }};
 }
 
+// The schema version recorded in the database; 0 for an empty database.
+int CurrentVersion(soci::session& sql) {
+  int version = 0;
+  soci::indicator ind = soci::i_null;
+  sql << "SELECT max(version) FROM schema_version", soci::into(version, ind);
+  return ind == soci::i_ok ? version : 0;
+}
+
 }  // namespace
 
 void Migrate(soci::session& sql, Backend backend) {
+  // A current schema needs no write lock, so opening a store never waits for a running writer
+  // (an import in another process, say).
+  try {
+    if (CurrentVersion(sql) == static_cast<int>(Steps(backend).size())) return;
+  } catch (const soci::soci_error&) {  // no schema_version table yet (the failed read was autocommit)
+  }
   sql << (backend == Backend::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
   try {
     if (backend == Backend::Postgres) sql << "SELECT pg_advisory_xact_lock(7315001)";
     sql << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
-    int version = 0;
-    soci::indicator ind = soci::i_null;
-    sql << "SELECT max(version) FROM schema_version", soci::into(version, ind);
-    if (ind != soci::i_ok) version = 0;
+    const int version = CurrentVersion(sql);
     auto steps = Steps(backend);
     for (size_t v = static_cast<size_t>(version); v < steps.size(); ++v) {
       for (const auto& stmt : steps[v]) sql << stmt;
