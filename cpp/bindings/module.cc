@@ -25,6 +25,7 @@ scimitar::Tenant TenantOf(Store& s, const std::string& slug) {
   scimitar::Tenant t;
   t.org_id = OrgId(s, slug);
   t.slug = slug;
+  t.schema_rev = s.SchemaRevision(t.org_id);
   return t;
 }
 
@@ -165,6 +166,20 @@ PYBIND11_MODULE(_core, m) {
              scimitar::service::ListParams p{filter, sort_by, sort_order, std::to_string(start), std::to_string(count),
                                              attributes, excluded};
              return Dump(service.List(TenantOf(s, slug), KindOf(kind), p, "").body);
+           }, release())
+      .def("declare_schema", [](Store& s, const std::string& slug, const std::string& resource_type,
+                                const std::string& schema) {
+             scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
+             service.DeclareExtension(TenantOf(s, slug), resource_type, nlohmann::json::parse(schema));
+           }, release())
+      .def("remove_schema", [](Store& s, const std::string& slug, const std::string& urn) {
+             s.RemoveSchemaExtension(OrgId(s, slug), urn);
+           }, release())
+      .def("schema_extensions_json", [](Store& s, const std::string& slug) {
+             nlohmann::json out = nlohmann::json::array();
+             for (const auto& e : s.SchemaExtensions(OrgId(s, slug)))
+               out.push_back({{"resourceType", e.resource_type}, {"schema", e.definition}});
+             return Dump(out);
            }, release())
       .def("import_json", [](Store& s, const std::string& slug, const std::string& kind, const std::string& rows,
                              const std::string& key, bool dry_run) {

@@ -125,6 +125,22 @@ class Org:
         for k, v in settings.items():
             self.db.store.set_setting(self.slug, k, str(v))
 
+    # -- schema extensions ------------------------------------------------------------------------
+    def declare_schema(self, schema: dict, resource_type: str = "User") -> None:
+        """Declares (or redeclares) a schema extension of "User" or "Group": a SCIM schema document
+        ({"id": "urn:...", "name": ..., "attributes": [{"name": "role", "type": "string"}, ...]}).
+        It is then advertised in /Schemas, validated on writes and filterable. Raises ScimError (400)
+        naming what is wrong."""
+        self.db.store.declare_schema(self.slug, resource_type, json.dumps(schema))
+
+    def schemas(self) -> list[dict]:
+        """The declared extensions: [{"resourceType": "User", "schema": {...}}], in declaration order."""
+        return json.loads(self.db.store.schema_extensions_json(self.slug))
+
+    def remove_schema(self, urn: str) -> None:
+        """Removes a declared extension; values already stored stay (returned, no longer validated)."""
+        self.db.store.remove_schema(self.slug, urn)
+
     # -- reading ----------------------------------------------------------------------------------
     def _list(self, kind: str, filter: Optional[str], sort_by: Optional[str], descending: bool, page_size: int,
               attributes: Optional[str]) -> Iterator[dict]:

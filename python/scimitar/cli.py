@@ -60,6 +60,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--org", required=True)
     r.add_argument("token_id")
 
+    schema = sub.add_parser("schema", help="schema extensions declared per organization").add_subparsers(
+        dest="action", required=True)
+    a = schema.add_parser("add", help="declare (or redeclare) an extension from a SCIM schema document (JSON)")
+    a.add_argument("--org", required=True)
+    a.add_argument("--resource-type", default="User", choices=["User", "Group"])
+    a.add_argument("file", help='a JSON file: {"id": "urn:...", "name": ..., "attributes": [...]}')
+    ls = schema.add_parser("list", help="list declared extensions")
+    ls.add_argument("--org", required=True)
+    ls.add_argument("--json", action="store_true", help="print the schema documents")
+    r = schema.add_parser("remove", help="remove a declared extension (stored values stay, unvalidated)")
+    r.add_argument("--org", required=True)
+    r.add_argument("urn")
+
     srv = sub.add_parser("serve", help="run the SCIM server")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8080, help="0 picks a free port")
@@ -378,6 +391,21 @@ def _run(args: argparse.Namespace) -> int:
                 state = "active" if m.active else "deactivated"
                 kind = "managed" if m.managed else "unmanaged"
                 print(f"{m.email}\t{m.role}\t{state}\t{kind}")
+    elif args.command == "schema":
+        if args.action == "add":
+            doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
+            store.declare_schema(args.org, args.resource_type, json.dumps(doc))
+            print(f"declared {doc.get('id')} on {args.resource_type} in '{args.org}'; running servers pick it up")
+        elif args.action == "list":
+            declared = json.loads(store.schema_extensions_json(args.org))
+            if args.json:
+                print(json.dumps(declared, indent=2))
+            for e in [] if args.json else declared:
+                names = ", ".join(a.get("name", "?") for a in e["schema"].get("attributes", []))
+                print(f"{e['schema'].get('id')}	{e['resourceType']}	{names}")
+        else:
+            store.remove_schema(args.org, args.urn)
+            print(f"removed {args.urn} from '{args.org}'")
     elif args.command == "token":
         if args.action == "create":
             token_id, token = store.create_token(args.org, args.owner, args.description)

@@ -19,6 +19,7 @@ namespace scimitar {
 namespace scim {
 struct FilterNode;
 struct AttrPath;
+struct ResourceTypeDef;
 enum class ResourceKind;
 }  // namespace scim
 
@@ -55,6 +56,14 @@ struct Tenant {
   std::string slug;
   long long member_id = 0;
   bool scim_sync = true;  // false when the organization set scim_sync=off
+  long long schema_rev = 0;  // changes whenever the organization's schema extensions change
+};
+
+// A schema extension an organization declared: the resource type it extends and its schema document.
+struct SchemaExtension {
+  std::string urn;
+  std::string resource_type;  // "User" or "Group"
+  nlohmann::json definition;
 };
 
 struct ResourceRow {
@@ -98,6 +107,7 @@ struct OutboxEvent {
 };
 
 struct Query {
+  const scim::ResourceTypeDef* type = nullptr;  // not owned; the attributes filters name (null = standard)
   const scim::FilterNode* filter = nullptr;  // not owned; null = all
   const scim::AttrPath* sort_by = nullptr;   // not owned; null = insertion order
   bool descending = false;
@@ -133,6 +143,12 @@ class Store {
                                                           const std::string& description) = 0;
   virtual std::vector<TokenInfo> ListTokens(long long org_id) = 0;
   virtual void RevokeToken(long long org_id, const std::string& token_id) = 0;     // 404 if unknown
+  // Declares (or redeclares) a schema extension; the caller has validated the definition.
+  virtual void PutSchemaExtension(long long org_id, const SchemaExtension& extension) = 0;
+  virtual void RemoveSchemaExtension(long long org_id, const std::string& urn) = 0;  // 404 if unknown
+  virtual std::vector<SchemaExtension> SchemaExtensions(long long org_id) = 0;  // in declaration order
+  virtual long long SchemaRevision(long long org_id) = 0;
+
   // nullopt for an unknown, malformed or revoked token, or one whose owner is deactivated.
   virtual std::optional<Tenant> Authenticate(const std::string& bearer) = 0;
 

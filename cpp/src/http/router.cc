@@ -158,8 +158,8 @@ Response Router::Route(const Request& request) const {
   const std::string base = request.base + prefix;
   switch (target) {
     case Target::Config: return service_.ServiceProviderConfig(base);
-    case Target::Schemas: return service_.Schemas(base, id);
-    case Target::Types: return service_.ResourceTypes(base, id);
+    case Target::Schemas: return service_.Schemas(*tenant, base, id);
+    case Target::Types: return service_.ResourceTypes(*tenant, base, id);
     case Target::Search: return service_.SearchAll(*tenant, SearchParamsOf(ParseBody(request)), base);
     case Target::Bulk: return service_.Bulk(*tenant, ParseBody(request), base);
     case Target::Users:

@@ -49,6 +49,8 @@ nlohmann::json Single(const AttributeDef& def, const nlohmann::json& v, const st
     if (!sub || sub->mutability == Mutability::ReadOnly || it.value().is_null()) continue;
     out[sub->name] = Scalar(*sub, it.value(), where + "." + sub->name);
   }
+  for (const auto& sub : def.subs)
+    if (sub.required && !out.contains(sub.name)) throw InvalidValue("'" + where + "." + sub.name + "' is required");
   return out;
 }
 
@@ -123,6 +125,9 @@ NormalizedResource Normalize(const ResourceTypeDef& type, const nlohmann::json& 
       if (!it.value().is_object()) throw InvalidValue("'" + ext->id + "' must be an object");
       nlohmann::json ext_doc = nlohmann::json::object();
       NormalizeAttributes(type, *ext, it.value(), ext_doc, result, ext->id + ":");
+      for (const auto& attr : ext->attributes)  // an extension's required attributes, when it is present
+        if (attr.required && !ext_doc.contains(attr.name))
+          throw InvalidValue("'" + ext->id + ":" + attr.name + "' is required");
       if (!ext_doc.empty()) result.doc[ext->id] = std::move(ext_doc);
     }
   }

@@ -234,8 +234,6 @@ ResolvedAttr Resolve(const ResourceTypeDef& type, const std::string& schema_urn,
   return r;
 }
 
-namespace {
-
 const char* TypeName(AttrType t) {
   switch (t) {
     case AttrType::String: return "string";
@@ -275,6 +273,8 @@ const char* UniquenessName(Uniqueness u) {
   }
   return "none";
 }
+
+namespace {
 
 nlohmann::json AttributeToJson(const AttributeDef& a) {
   nlohmann::json j = {{"name", a.name},

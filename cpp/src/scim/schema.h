@@ -86,6 +86,12 @@ ResolvedAttr Resolve(const ResourceTypeDef& type, const std::string& schema_urn,
 bool EqualsIgnoreCase(const std::string& a, const std::string& b);
 std::string ToLower(std::string s);
 
+// The RFC 7643 section 7 spellings ("string", "readOnly", "default", "server", ...).
+const char* TypeName(AttrType t);
+const char* MutabilityName(Mutability m);
+const char* ReturnedName(Returned r);
+const char* UniquenessName(Uniqueness u);
+
 nlohmann::json SchemaToJson(const SchemaDef& schema, const std::string& base_url);
 nlohmann::json ResourceTypeToJson(const ResourceTypeDef& type, const std::string& base_url);
 

@@ -148,7 +148,8 @@ std::vector<PreparedRow> ImportPass(Store& store, const Tenant& t, ResourceKind 
 
 nlohmann::json ScimService::Import(const Tenant& t, ResourceKind kind, const nlohmann::json& rows, const std::string& key,
                                    bool dry_run) const {
-  const auto& type = scim::TypeOf(kind);
+  auto types = TypesFor(t);
+  const auto& type = types->Of(kind);
   const std::string name_attr = kind == ResourceKind::User ? "userName" : "displayName";
   if (key != "externalId" && key != name_attr)
     throw InvalidValue("the import key must be externalId or " + name_attr);

@@ -108,7 +108,7 @@ bool Descending(const std::string& sort_order) {
 
 QueryResult ScimService::Page(const Tenant& t, ResourceKind kind, const Query& q, const scim::Projection& projection,
                               const std::string& base_url, nlohmann::json& out) const {
-  const auto& type = scim::TypeOf(kind);
+  const auto& type = *q.type;
   QueryResult found = store_.Find(t.org_id, kind, q);
   const scim::AttributeDef* edge_attr = type.core->Find(kind == ResourceKind::Group ? "members" : "groups");
   const bool want_edges = projection.Wants(scim::ResolvedAttr{type.core, false, edge_attr, nullptr});
@@ -124,12 +124,14 @@ QueryResult ScimService::Page(const Tenant& t, ResourceKind kind, const Query& q
 }
 
 Response ScimService::List(const Tenant& t, ResourceKind kind, const ListParams& p, const std::string& base_url) const {
-  const auto& type = scim::TypeOf(kind);
+  auto types = TypesFor(t);
+  const auto& type = types->Of(kind);
   auto [start, count] = PageOf(p, options_);
   scim::Filter filter = p.filter.empty() ? nullptr : scim::ParseFilter(p.filter);
   std::optional<scim::AttrPath> sort = SortPathOf(p.sort_by);
   scim::Projection projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
   Query q;
+  q.type = &type;
   q.filter = filter.get();
   q.sort_by = sort ? &*sort : nullptr;
   q.descending = Descending(p.sort_order);
@@ -155,8 +157,10 @@ Response ScimService::SearchAll(const Tenant& t, const ListParams& p, const std:
   };
   std::vector<Part> parts = {{ResourceKind::User}, {ResourceKind::Group}};
   std::optional<ScimError> first_error;
+  auto types = TypesFor(t);
   for (auto& part : parts) {
     Query q;
+    q.type = &types->Of(part.kind);
     q.filter = filter.get();
     q.count = 0;
     try {
@@ -176,7 +180,7 @@ Response ScimService::SearchAll(const Tenant& t, const ListParams& p, const std:
       skip = std::max(0LL, skip - part.total);
       continue;
     }
-    const auto& type = scim::TypeOf(part.kind);
+    const auto& type = types->Of(part.kind);
     scim::Projection projection;
     try {
       projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
@@ -184,6 +188,7 @@ Response ScimService::SearchAll(const Tenant& t, const ListParams& p, const std:
       // attributes named for the other type only: return this type's defaults
     }
     Query q;
+    q.type = &type;
     q.filter = filter.get();
     q.offset = skip;
     q.count = want;
@@ -198,7 +203,8 @@ Response ScimService::SearchAll(const Tenant& t, const ListParams& p, const std:
 
 Response ScimService::Get(const Tenant& t, ResourceKind kind, const std::string& id, const ListParams& p,
                           const Preconditions& pre, const std::string& base_url) const {
-  const auto& type = scim::TypeOf(kind);
+  auto types = TypesFor(t);
+  const auto& type = types->Of(kind);
   scim::Projection projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
   auto row = store_.Get(t.org_id, kind, id);
   if (!row) throw NotFound(type.name + " '" + id + "' not found");
@@ -215,7 +221,8 @@ Response ScimService::Get(const Tenant& t, ResourceKind kind, const std::string&
 }
 
 Response ScimService::Create(const Tenant& t, ResourceKind kind, const nlohmann::json& body, const std::string& base_url) const {
-  const auto& type = scim::TypeOf(kind);
+  auto types = TypesFor(t);
+  const auto& type = types->Of(kind);
   scim::NormalizedResource n = scim::Normalize(type, Transformed(t, type, body), /*require_schemas=*/true);
   ResourceRow row = store_.Create(t.org_id, kind, n.doc, n.members.value_or(std::vector<std::string>{}));
   return Resource(type, t, row, 201, base_url, scim::Projection{});
@@ -227,29 +234,31 @@ nlohmann::json ScimService::Transformed(const Tenant& t, const scim::ResourceTyp
   return rules ? rules->Transform(t.slug, type.name, body) : body;
 }
 
-Response ScimService::Modify(const Tenant& t, ResourceKind kind, const std::string& id, const Preconditions& pre,
-                             const std::string& base_url, const Store::Mutation& mutate) const {
-  ResourceRow row = store_.Modify(t.org_id, kind, id, ExpectedVersion(pre.if_match), mutate);
-  return Resource(scim::TypeOf(kind), t, row, 200, base_url, scim::Projection{});
+Response ScimService::Modify(const Tenant& t, const scim::ResourceTypeDef& type, const std::string& id,
+                             const Preconditions& pre, const std::string& base_url, const Store::Mutation& mutate) const {
+  ResourceRow row = store_.Modify(t.org_id, type.kind, id, ExpectedVersion(pre.if_match), mutate);
+  return Resource(type, t, row, 200, base_url, scim::Projection{});
 }
 
 Response ScimService::Replace(const Tenant& t, ResourceKind kind, const std::string& id, const nlohmann::json& body,
                               const Preconditions& pre, const std::string& base_url) const {
-  const auto& type = scim::TypeOf(kind);
+  auto types = TypesFor(t);
+  const auto& type = types->Of(kind);
   scim::NormalizedResource n = scim::Normalize(type, Transformed(t, type, body), /*require_schemas=*/true);
   MemberChanges members;
   if (kind == ResourceKind::Group) {
     members.replace_all = true;
     members.add = n.members.value_or(std::vector<std::string>{});
   }
-  return Modify(t, kind, id, pre, base_url, [&](const ResourceRow&) {
+  return Modify(t, type, id, pre, base_url, [&](const ResourceRow&) {
     return std::make_pair(n.doc, members);
   });
 }
 
 Response ScimService::Patch(const Tenant& t, ResourceKind kind, const std::string& id, const nlohmann::json& body,
                             const Preconditions& pre, const ListParams& p, const std::string& base_url) const {
-  const auto& type = scim::TypeOf(kind);
+  auto types = TypesFor(t);
+  const auto& type = types->Of(kind);
   scim::Projection projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
   ResourceRow row = store_.Modify(t.org_id, kind, id, ExpectedVersion(pre.if_match), [&](const ResourceRow& current) {
     scim::PatchOutcome out = scim::ApplyPatch(type, id, current.doc, body);
@@ -320,16 +329,18 @@ Response Discovery(const std::vector<const Def*>& all, const std::string& id, Id
 
 }  // namespace
 
-Response ScimService::Schemas(const std::string& base_url, const std::string& id) const {
+Response ScimService::Schemas(const Tenant& t, const std::string& base_url, const std::string& id) const {
+  auto types = TypesFor(t);
   return Discovery<scim::SchemaDef>(
-      {&scim::UserSchema(), &scim::EnterpriseUserSchema(), &scim::GroupSchema()}, id,
+      types->Schemas(), id,
       [](const scim::SchemaDef& s) { return s.id; },
       [&](const scim::SchemaDef& s) { return scim::SchemaToJson(s, base_url); }, "schema");
 }
 
-Response ScimService::ResourceTypes(const std::string& base_url, const std::string& id) const {
+Response ScimService::ResourceTypes(const Tenant& t, const std::string& base_url, const std::string& id) const {
+  auto types = TypesFor(t);
   return Discovery<scim::ResourceTypeDef>(
-      {&scim::UserType(), &scim::GroupType()}, id, [](const scim::ResourceTypeDef& t) { return t.name; },
+      {&types->Of(ResourceKind::User), &types->Of(ResourceKind::Group)}, id, [](const scim::ResourceTypeDef& t) { return t.name; },
       [&](const scim::ResourceTypeDef& t) { return scim::ResourceTypeToJson(t, base_url); }, "resource type");
 }
 

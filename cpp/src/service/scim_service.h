@@ -3,9 +3,13 @@
 // and immutable options.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
+#include "scim/extensions.h"
 #include "scim/resource.h"
 #include "scim/schema.h"
 #include "scimitar/store.h"
@@ -62,8 +66,15 @@ class ScimService {
                         bool dry_run) const;
 
   Response ServiceProviderConfig(const std::string& base_url) const;
-  Response Schemas(const std::string& base_url, const std::string& id) const;        // id "" = list
-  Response ResourceTypes(const std::string& base_url, const std::string& id) const;  // id "" = list
+  // The organization's schemas and resource types, its declared extensions included; id "" = list.
+  Response Schemas(const Tenant& t, const std::string& base_url, const std::string& id) const;
+  Response ResourceTypes(const Tenant& t, const std::string& base_url, const std::string& id) const;
+
+  // Declares (or redeclares) a schema extension of "User" or "Group" after validating it with the
+  // organization's other extensions; stored resources are not rewritten. Throws ScimError 400.
+  void DeclareExtension(const Tenant& t, const std::string& resource_type, const nlohmann::json& schema) const;
+  // The organization's resource types: cached per organization until its schema revision changes.
+  std::shared_ptr<const scim::TypeSet> TypesFor(const Tenant& t) const;
 
  private:
   Response Resource(const scim::ResourceTypeDef& type, const Tenant& t, const ResourceRow& row, int status,
@@ -76,11 +87,17 @@ class ScimService {
                             const std::string& base_url) const;
   // The inbound payload after the organization's transform rules (unchanged without rules).
   nlohmann::json Transformed(const Tenant& t, const scim::ResourceTypeDef& type, const nlohmann::json& body) const;
-  Response Modify(const Tenant& t, scim::ResourceKind kind, const std::string& id, const Preconditions& pre,
+  Response Modify(const Tenant& t, const scim::ResourceTypeDef& type, const std::string& id, const Preconditions& pre,
                   const std::string& base_url, const Store::Mutation& mutate) const;
+
+  struct TypeCache {
+    std::mutex mu;
+    std::map<long long, std::pair<long long, std::shared_ptr<const scim::TypeSet>>> by_org;  // org -> (rev, types)
+  };
 
   Store& store_;
   ServiceOptions options_;
+  std::shared_ptr<TypeCache> types_ = std::make_shared<TypeCache>();
 };
 
 // Parses an If-Match value: nullopt for "*" or absent, the version for W/"n"; throws 412 otherwise.

@@ -56,6 +56,13 @@ std::vector<std::vector<std::string>> Steps(Backend b) {
           : "INSERT INTO user_emails (user_id, org_id, value_folded) SELECT r.id, r.org_id, lower(e.v ->> 'value') "
             "FROM resources r, jsonb_array_elements(CASE WHEN jsonb_typeof(r.doc -> 'emails') = 'array' "
             "THEN r.doc -> 'emails' ELSE '[]'::jsonb END) AS e(v) WHERE r.kind = 'User' AND e.v ->> 'value' IS NOT NULL",
+  }, {
+      // Schema extensions declared per organization; schema_rev changes with them, so every process
+      // notices a change through the token lookup it already makes.
+      "CREATE TABLE schema_extensions (org_id BIGINT NOT NULL REFERENCES orgs(id), urn TEXT NOT NULL, "
+      "urn_folded TEXT NOT NULL, resource_type TEXT NOT NULL, definition TEXT NOT NULL, created TEXT NOT NULL, "
+      "PRIMARY KEY (org_id, urn_folded))",
+      "ALTER TABLE orgs ADD COLUMN schema_rev BIGINT NOT NULL DEFAULT 0",
   }};
 }
 

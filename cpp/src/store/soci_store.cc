@@ -408,6 +408,48 @@ class SociStore final : public Store {
     if (st.get_affected_rows() == 0) throw NotFound("no active token '" + token_id + "' in this organization");
   }
 
+  void PutSchemaExtension(long long org_id, const SchemaExtension& e) override {
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
+    Txn tx(sql, backend_, writer_);
+    Exec(sql, "INSERT INTO schema_extensions (org_id, urn, urn_folded, resource_type, definition, created) "
+              "VALUES (:o, :u, :f, :t, :d, :c) ON CONFLICT (org_id, urn_folded) DO UPDATE SET urn = excluded.urn, "
+              "resource_type = excluded.resource_type, definition = excluded.definition",
+         {BindValue::Int(org_id), BindValue::Text(e.urn), BindValue::Text(scim::ToLower(e.urn)),
+          BindValue::Text(e.resource_type), BindValue::Text(DumpDoc(e.definition)), BindValue::Text(NowIso())});
+    Exec(sql, "UPDATE orgs SET schema_rev = schema_rev + 1 WHERE id = :o", {BindValue::Int(org_id)});
+    tx.Commit();
+  }
+
+  void RemoveSchemaExtension(long long org_id, const std::string& urn) override {
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
+    Txn tx(sql, backend_, writer_);
+    if (Exec(sql, "DELETE FROM schema_extensions WHERE org_id = :o AND urn_folded = :f",
+             {BindValue::Int(org_id), BindValue::Text(scim::ToLower(urn))}) == 0)
+      throw NotFound("no schema extension '" + urn + "' in this organization");
+    Exec(sql, "UPDATE orgs SET schema_rev = schema_rev + 1 WHERE id = :o", {BindValue::Int(org_id)});
+    tx.Commit();
+  }
+
+  std::vector<SchemaExtension> SchemaExtensions(long long org_id) override {
+    Lease lease(pool_, caches_);
+    std::vector<SchemaExtension> out;
+    lease.Select("SELECT urn, resource_type, definition FROM schema_extensions WHERE org_id = :o ORDER BY created, urn",
+                 {BindValue::Int(org_id)}, 3, [&](const std::vector<std::string>& c) {
+                   out.push_back(SchemaExtension{c[0], c[1], nlohmann::json::parse(c[2])});
+                 });
+    return out;
+  }
+
+  long long SchemaRevision(long long org_id) override {
+    Lease lease(pool_, caches_);
+    long long rev = 0;
+    lease.Select("SELECT schema_rev FROM orgs WHERE id = :o", {BindValue::Int(org_id)}, 1,
+                 [&](const std::vector<std::string>& c) { rev = std::stoll(c[0]); });
+    return rev;
+  }
+
   std::optional<Tenant> Authenticate(const std::string& bearer) override {
     // Format: scim_<12-char id>_<40-char secret>
     if (bearer.size() != 5 + 12 + 1 + 40 || bearer.compare(0, 5, "scim_") != 0 || bearer[17] != '_')
@@ -417,13 +459,13 @@ class SociStore final : public Store {
     std::optional<Tenant> found;
     std::string hash, sync;
     bool has_sync = false;
-    lease.Select("SELECT t.secret_hash, t.org_id, o.slug, t.member_id, s.value FROM tokens t "
+    lease.Select("SELECT t.secret_hash, t.org_id, o.slug, t.member_id, s.value, o.schema_rev FROM tokens t "
                  "JOIN orgs o ON o.id = t.org_id JOIN members m ON m.id = t.member_id "
                  "LEFT JOIN org_settings s ON s.org_id = t.org_id AND s.key = 'scim_sync' "
                  "WHERE t.id = :i AND t.revoked IS NULL AND m.active = 1",
-                 {BindValue::Text(id)}, 5, [&](const std::vector<std::string>& c) {
+                 {BindValue::Text(id)}, 6, [&](const std::vector<std::string>& c) {
                    hash = c[0];
-                   found = Tenant{std::stoll(c[1]), c[2], std::stoll(c[3]), true};
+                   found = Tenant{std::stoll(c[1]), c[2], std::stoll(c[3]), true, std::stoll(c[5])};
                    sync = c[4];
                    has_sync = !c[4].empty();
                  });
@@ -562,7 +604,7 @@ class SociStore final : public Store {
   }
 
   QueryResult Find(long long org_id, scim::ResourceKind kind, const Query& q) override {
-    const auto& type = scim::TypeOf(kind);
+    const auto& type = q.type ? *q.type : scim::TypeOf(kind);
     store::SqlFragment where;
     if (q.filter) where = store::TranslateFilter(*q.filter, type, backend_);
     std::string order = "r.pk";
