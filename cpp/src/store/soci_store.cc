@@ -483,7 +483,7 @@ class SociStore final : public Store {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);
-    ResourceRow row = Insert(sql, org_id, kind, doc);
+    ResourceRow row = std::move(InsertMany(sql, org_id, kind, {doc})[0]);
     if (!members.empty()) AddMembers(sql, org_id, row.id, members);
     if (kind == scim::ResourceKind::User)
       Recompute(sql, org_id, {row.id}, {});
@@ -500,14 +500,12 @@ class SociStore final : public Store {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_);
-    rows.reserve(docs.size());
+    rows = InsertMany(sql, org_id, kind, docs);
     std::set<std::string> ids;
-    for (const auto& doc : docs) {
-      rows.push_back(Insert(sql, org_id, kind, doc));
-      ids.insert(rows.back().id);
-    }
+    for (const auto& row : rows) ids.insert(row.id);
     if (kind == scim::ResourceKind::User) Recompute(sql, org_id, ids, {});
     tx.Commit();
+    AnalyzeAfterGrowth(sql, rows.size());
     return rows;
   }
 
@@ -520,7 +518,7 @@ class SociStore final : public Store {
     Lease lease(pool_, caches_);
     lease.Select(std::string("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
                              "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND ") +
-                     (by_name ? "r.name_folded" : "r.external_id") + " IN " + JsonList(":v"),
+                     InJsonList(by_name ? "r.name_folded" : "r.external_id", ":v"),
                  {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(DumpDoc(list))}, 5,
                  [&](const std::vector<std::string>& c) { rows.push_back(RowOf(c)); });
     return rows;
@@ -573,7 +571,7 @@ class SociStore final : public Store {
       sql << "DELETE FROM memberships WHERE org_id = :o AND group_id = :g", soci::use(org_id), soci::use(id);
     if (!changes.remove.empty()) RemoveMembers(sql, org_id, id, changes.remove);
     if (!changes.add.empty()) AddMembers(sql, org_id, id, changes.add);
-    if (kind == scim::ResourceKind::User) SyncEmails(sql, org_id, id, doc, /*existing=*/true);
+    if (kind == scim::ResourceKind::User) SyncEmails(sql, org_id, id, doc);
     Recompute(sql, org_id, affected, {});
     auto row = GetIn(sql, org_id, kind, id);
     tx.Commit();
@@ -595,7 +593,7 @@ class SociStore final : public Store {
     sql << "DELETE FROM memberships WHERE org_id = :o AND (group_id = :g OR member_id = :m)", soci::use(org_id),
         soci::use(id), soci::use(id);
     sql << "DELETE FROM resources WHERE org_id = :o AND id = :i", soci::use(org_id), soci::use(id);
-    if (kind == scim::ResourceKind::User) SyncEmails(sql, org_id, id, nlohmann::json::object(), /*existing=*/true);
+    if (kind == scim::ResourceKind::User) SyncEmails(sql, org_id, id, nlohmann::json::object());
     if (kind == scim::ResourceKind::User)
       Recompute(sql, org_id, {}, {id});
     else
@@ -862,47 +860,99 @@ class SociStore final : public Store {
     return Poco::DateTimeFormatter::format(Poco::Timestamp() + Poco::Timespan(seconds, 0), "%Y-%m-%dT%H:%M:%S.%iZ");
   }
 
-  // Keeps user_emails equal to the folded email values of `doc` (inside the write transaction).
-  void SyncEmails(soci::session& sql, long long org_id, const std::string& user_id, const nlohmann::json& doc,
-                  bool existing) {
-    if (existing) Exec(sql, "DELETE FROM user_emails WHERE user_id = :u", {BindValue::Text(user_id)});
-    auto emails = doc.find("emails");
-    if (emails == doc.end() || !emails->is_array()) return;
+  // The folded email values of a user document, each once.
+  static std::set<std::string> EmailValues(const nlohmann::json& doc) {
     std::set<std::string> values;
+    auto emails = doc.find("emails");
+    if (emails == doc.end() || !emails->is_array()) return values;
     for (const auto& e : *emails)
       if (e.is_object() && e.contains("value") && e["value"].is_string()) values.insert(scim::ToLower(e["value"].get<std::string>()));
-    for (const auto& v : values)
+    return values;
+  }
+
+  // Keeps user_emails equal to the folded email values of a stored user's `doc` (inside the write
+  // transaction; an empty doc removes them).
+  void SyncEmails(soci::session& sql, long long org_id, const std::string& user_id, const nlohmann::json& doc) {
+    Exec(sql, "DELETE FROM user_emails WHERE user_id = :u", {BindValue::Text(user_id)});
+    for (const auto& v : EmailValues(doc))
       Exec(sql, "INSERT INTO user_emails (user_id, org_id, value_folded) VALUES (:u, :o, :v)",
            {BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Text(v)});
   }
 
-  // Inserts a new managed resource (and its email projection) inside the caller's transaction.
-  ResourceRow Insert(soci::session& sql, long long org_id, scim::ResourceKind kind, const nlohmann::json& doc) {
-    ResourceRow row;
-    row.id = store::NewResourceId();
-    row.doc = doc;
-    row.version = 1;
-    row.created = row.modified = NowIso();
-    Projection p = Project(kind, doc);
+  // Inserts new managed resources (and their email projections) inside the caller's transaction, in
+  // two statements whatever their number. Throws 409 when a userName is taken.
+  std::vector<ResourceRow> InsertMany(soci::session& sql, long long org_id, scim::ResourceKind kind,
+                                      const std::vector<nlohmann::json>& docs) {
+    std::vector<ResourceRow> rows;
+    nlohmann::json values = nlohmann::json::array(), emails = nlohmann::json::array();
+    const std::string now = NowIso();
+    for (const auto& doc : docs) {
+      ResourceRow row{store::NewResourceId(), doc, 1, now, now};
+      Projection p = Project(kind, doc);
+      values.push_back({row.id, p.name, p.name_folded, p.display,
+                        p.external_ind == soci::i_ok ? nlohmann::json(p.external_id) : nlohmann::json(),
+                        p.active_ind == soci::i_ok ? nlohmann::json(p.active) : nlohmann::json(), DumpDoc(doc)});
+      if (kind == scim::ResourceKind::User)
+        for (const auto& v : EmailValues(doc)) emails.push_back({row.id, v});
+      rows.push_back(std::move(row));
+    }
     try {
       Exec(sql, "INSERT INTO resources (id, org_id, kind, managed, name, name_folded, display, external_id, active, doc, "
-                "version, created, modified) VALUES (:id, :o, :k, 1, :n, :nf, :d, :x, :a, :doc, 1, :c, :m)",
-           {BindValue::Text(row.id), BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(p.name),
-            BindValue::Text(p.name_folded), BindValue::Text(p.display), ExternalIdBind(p), ActiveBind(p),
-            BindValue::Text(DumpDoc(doc)), BindValue::Text(row.created), BindValue::Text(row.modified)});
+                "version, created, modified) SELECT " + Field(0) + ", :o, :k, 1, " + Field(1) + ", " + Field(2) + ", " +
+                Field(3) + ", " + Field(4) + ", " + Field(5, "INTEGER") + ", " +
+                Field(6, backend_ == Backend::Postgres ? "JSONB" : nullptr) + ", 1, :c, :m" + JsonRows(":rows"),
+           {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(now), BindValue::Text(now),
+            BindValue::Text(DumpDoc(values))});
     } catch (const soci::soci_error& e) {
-      if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
-      throw;
+      if (!IsUniqueViolation(e)) throw;
+      if (docs.size() == 1)
+        throw Uniqueness("userName '" + Project(kind, docs[0]).name + "' is already in use in this organization");
+      throw Uniqueness("a userName of the batch is already in use in this organization");
     }
-    if (kind == scim::ResourceKind::User) SyncEmails(sql, org_id, row.id, doc, /*existing=*/false);
-    return row;
+    if (!emails.empty())
+      Exec(sql, "INSERT INTO user_emails (user_id, org_id, value_folded) SELECT " + Field(0) + ", :o, " + Field(1) +
+                    JsonRows(":rows"),
+           {BindValue::Int(org_id), BindValue::Text(DumpDoc(emails))});
+    return rows;
   }
 
-  // "(values of the JSON array of strings bound to `placeholder`)", for `x IN ...`: one statement
-  // shape for any number of values, so it is prepared once.
-  std::string JsonList(const char* placeholder) const {
-    return backend_ == Backend::Sqlite ? std::string("(SELECT value FROM json_each(") + placeholder + "))"
-                                       : std::string("(SELECT jsonb_array_elements_text(CAST(") + placeholder + " AS jsonb)))";
+  // INSERT ... SELECT over the rows of a JSON array of arrays bound to `placeholder`: the FROM clause,
+  // and Field(i) for the i-th element of a row (as text, or cast to `type`). One statement shape for
+  // any number of rows, so it is prepared once; on PostgreSQL one round trip instead of one per row.
+  std::string JsonRows(const char* placeholder) const {
+    return backend_ == Backend::Sqlite ? std::string(" FROM json_each(") + placeholder + ") r WHERE true"
+                                       : std::string(" FROM jsonb_array_elements(CAST(") + placeholder +
+                                             " AS jsonb)) AS r(v) WHERE true";
+  }
+  std::string Field(int i, const char* type = nullptr) const {
+    std::string f = backend_ == Backend::Sqlite ? "json_extract(r.value, '$[" + std::to_string(i) + "]')"
+                                                : "(r.v ->> " + std::to_string(i) + ")";
+    return type && backend_ == Backend::Postgres ? "CAST(" + f + " AS " + type + ")" : f;
+  }
+
+  // PostgreSQL plans from table statistics, and a bulk load into fresh tables outruns autovacuum's
+  // ANALYZE: with statistics of an empty table it picks a scan of the whole organization over the id
+  // index. So after this process grew the tables by a fifth since its last ANALYZE (at least 1,000
+  // rows), it analyzes the tables bulk writes fill. SQLite plans without statistics.
+  void AnalyzeAfterGrowth(soci::session& sql, size_t inserted) {
+    if (backend_ != Backend::Postgres) return;
+    {
+      std::lock_guard<std::mutex> lock(analyze_mu_);
+      inserted_since_analyze_ += static_cast<long long>(inserted);
+      if (inserted_since_analyze_ < std::max(1000LL, analyzed_rows_ / 5)) return;
+      analyzed_rows_ += inserted_since_analyze_;
+      inserted_since_analyze_ = 0;
+    }
+    sql << "ANALYZE resources, user_emails, decisions, memberships";
+  }
+
+  // "`column` is one of the values of the JSON array of strings bound to `placeholder`": one
+  // statement shape for any number of values, so it is prepared once. PostgreSQL gets an array
+  // (= ANY), which its planner always answers with the column's index.
+  std::string InJsonList(const std::string& column, const char* placeholder) const {
+    return backend_ == Backend::Sqlite
+               ? column + " IN (SELECT value FROM json_each(" + placeholder + "))"
+               : column + " = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(" + placeholder + " AS jsonb))))";
   }
 
   std::vector<std::string> MemberIdsIn(soci::session& sql, long long org_id, const std::string& group_id) {
@@ -940,49 +990,62 @@ class SociStore final : public Store {
     return 1;
   }
 
-  // Stores the decision `out` for `in` over `prev` (null: none yet) and writes the outbox event its
+  // Decisions and outbox events to write, collected over a chunk of users and written in two
+  // statements (see Flush).
+  struct DecisionWrites {
+    nlohmann::json decisions = nlohmann::json::array();  // [user_id, provisioned, detail, error, updated]
+    nlohmann::json events = nlohmann::json::array();     // [type, payload]
+  };
+
+  // Plans storing the decision `out` for `in` over `prev` (null: none yet), and the outbox event its
   // change of outcome calls for. A rule error keeps the previous decision and records the error.
   // Returns 1 when the outcome changed, else 0.
-  int StoreDecision(soci::session& sql, long long org_id, const DecisionInput& in, nlohmann::json out,
-                    const StoredDecision* prev) {
+  static int PlanDecision(const DecisionInput& in, nlohmann::json out, const StoredDecision* prev, DecisionWrites& w) {
     const std::string& id = in.user_id;
     const std::string user_name = in.user.value("userName", "");
-    std::string now = NowIso();
+    const std::string now = NowIso();
     if (!out.value("error", nlohmann::json()).is_null()) {
       std::string err = out["error"].is_string() ? out["error"].get<std::string>() : out["error"].dump();
-      if (prev) {
-        Exec(sql, "UPDATE decisions SET error = :e, updated = :t WHERE user_id = :u",
-             {BindValue::Text(err), BindValue::Text(now), BindValue::Text(id)});
-      } else {
-        std::string detail = DumpDoc({{"userName", user_name}, {"version", out.value("version", "")}});
-        Exec(sql, "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) VALUES (:u, :o, 0, :d, :e, :t)",
-             {BindValue::Text(id), BindValue::Int(org_id), BindValue::Text(detail), BindValue::Text(err), BindValue::Text(now)});
-      }
+      std::string detail = prev ? DumpDoc(prev->detail)
+                                : DumpDoc({{"userName", user_name}, {"version", out.value("version", "")}});
+      w.decisions.push_back({id, prev && prev->provisioned ? 1 : 0, detail, err, now});
       return 0;
     }
     const bool provisioned = out.value("provisioned", false);
     out.erase("error");
     out["userName"] = user_name;
     out["decided"] = now;
-    std::string detail = DumpDoc(out);
-    int prov = provisioned ? 1 : 0;
     nlohmann::json after = Outcome(provisioned, out);
-    if (prev) {
-      Exec(sql, "UPDATE decisions SET provisioned = :p, detail = :d, error = NULL, updated = :t WHERE user_id = :u",
-           {BindValue::Int(prov), BindValue::Text(detail), BindValue::Text(now), BindValue::Text(id)});
-    } else {
-      Exec(sql, "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) VALUES (:u, :o, :p, :d, NULL, :t)",
-           {BindValue::Text(id), BindValue::Int(org_id), BindValue::Int(prov), BindValue::Text(detail), BindValue::Text(now)});
-    }
+    w.decisions.push_back({id, provisioned ? 1 : 0, DumpDoc(out), nullptr, now});
     const bool was = prev && prev->provisioned;
     nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
     nlohmann::json payload = {{"user_id", id}, {"userName", user_name}, {"before", was ? before : nullptr},
                               {"after", provisioned ? after : nullptr}, {"reason", out.value("reason", nlohmann::json())},
                               {"version", out.value("version", "")}};
-    if (!was && provisioned) return WriteEvent(sql, org_id, "member.provisioned", payload);
-    if (was && !provisioned) return WriteEvent(sql, org_id, "member.deprovisioned", payload);
-    if (was && provisioned && before != after) return WriteEvent(sql, org_id, "member.changed", payload);
-    return 0;
+    const char* type = !was && provisioned ? "member.provisioned"
+                       : was && !provisioned ? "member.deprovisioned"
+                       : was && provisioned && before != after ? "member.changed" : nullptr;
+    if (!type) return 0;
+    w.events.push_back({type, DumpDoc(payload)});
+    return 1;
+  }
+
+  // Writes planned decisions (insert or replace) and events inside the caller's transaction.
+  void Flush(soci::session& sql, long long org_id, DecisionWrites& w) {
+    if (!w.decisions.empty())
+      Exec(sql, "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) SELECT " + Field(0) +
+                    ", :o, " + Field(1, "INTEGER") + ", " + Field(2) + ", " + Field(3) + ", " + Field(4) +
+                    JsonRows(":rows") +
+                    " ON CONFLICT (user_id) DO UPDATE SET provisioned = excluded.provisioned, detail = excluded.detail, "
+                    "error = excluded.error, updated = excluded.updated",
+           {BindValue::Int(org_id), BindValue::Text(DumpDoc(w.decisions))});
+    if (!w.events.empty()) {
+      const std::string now = NowIso();
+      Exec(sql, "INSERT INTO outbox (org_id, type, payload, created, next_attempt) SELECT :o, " + Field(0) + ", " +
+                    Field(1) + ", :c, :n" + JsonRows(":rows"),
+           {BindValue::Int(org_id), BindValue::Text(now), BindValue::Text(now), BindValue::Text(DumpDoc(w.events))});
+    }
+    w = DecisionWrites{};
   }
 
   // Recomputes the decisions of `user_ids` (ids that are not users are skipped) and drops those of
@@ -1015,14 +1078,14 @@ class SociStore final : public Store {
       const BindValue list = BindValue::Text(DumpDoc(chunk));
       std::map<std::string, nlohmann::json> docs;
       // SQLite: unary + keeps the (org_id, kind) index from driving instead of the id index.
-      Rows(sql, std::string("SELECT r.id, r.doc FROM resources r WHERE r.id IN ") + JsonList(":ids") +
+      Rows(sql, "SELECT r.id, r.doc FROM resources r WHERE " + InJsonList("r.id", ":ids") +
                     (backend_ == Backend::Sqlite ? " AND +r.org_id = :o AND +r.kind = 'User'"
                                                  : " AND r.org_id = :o AND r.kind = 'User'") + " AND r.managed = 1",
            {list, BindValue::Int(org_id)}, 2,
            [&](const std::vector<std::string>& c) { docs[c[0]] = nlohmann::json::parse(c[1]); });
       std::map<std::string, nlohmann::json> groups;
       Rows(sql, "SELECT m.member_id, g.id, g.display FROM memberships m JOIN resources g ON g.id = m.group_id "
-                "WHERE m.org_id = :o AND m.member_id IN " + JsonList(":ids") + " ORDER BY g.pk",
+                "WHERE m.org_id = :o AND " + InJsonList("m.member_id", ":ids") + " ORDER BY g.pk",
            {BindValue::Int(org_id), list}, 3, [&](const std::vector<std::string>& c) {
              auto& g = groups[c[0]];
              if (g.is_null()) g = nlohmann::json::array();
@@ -1030,7 +1093,7 @@ class SociStore final : public Store {
            });
       std::map<std::string, StoredDecision> before;
       Rows(sql, "SELECT d.user_id, '', d.provisioned, d.detail, d.error, d.updated FROM decisions d "
-                "WHERE d.user_id IN " + JsonList(":ids"),
+                "WHERE " + InJsonList("d.user_id", ":ids"),
            {list}, 6, [&](const std::vector<std::string>& c) { before.emplace(c[0], DecisionOf(c)); });
       std::vector<DecisionInput> inputs;
       for (size_t i = at; i < end; ++i) {
@@ -1043,11 +1106,12 @@ class SociStore final : public Store {
         inputs.push_back(std::move(in));
       }
       std::vector<nlohmann::json> outs = maker->DecideMany(inputs);
+      DecisionWrites writes;
       for (size_t i = 0; i < inputs.size(); ++i) {
         auto prev = before.find(inputs[i].user_id);
-        changed += StoreDecision(sql, org_id, inputs[i], std::move(outs[i]),
-                                 prev == before.end() ? nullptr : &prev->second);
+        changed += PlanDecision(inputs[i], std::move(outs[i]), prev == before.end() ? nullptr : &prev->second, writes);
       }
+      Flush(sql, org_id, writes);
     }
     return changed;
   }
@@ -1110,6 +1174,9 @@ class SociStore final : public Store {
   std::vector<ConnectionCache> caches_;  // one per pooled connection; destroyed before the pool
   std::unordered_map<const soci::session*, size_t> cache_of_;  // pooled session -> its cache; fixed at start
   std::mutex writer_;                    // SQLite: this process's writers, one at a time (see Txn)
+  std::mutex analyze_mu_;                // guards the two counters below (PostgreSQL only)
+  long long inserted_since_analyze_ = 0;
+  long long analyzed_rows_ = 0;
   mutable std::mutex maker_mu_;
   std::shared_ptr<DecisionMaker> maker_;  // guarded by maker_mu_
 };
