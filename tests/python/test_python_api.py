@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import scimitar
-from support import pg_url, scimitar_cmd
+from support import USER_URN, ServerProcess, pg_url, scimitar_cmd
 
 REPO = Path(__file__).resolve().parents[2]
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -181,3 +181,33 @@ def test_opening_a_database_does_not_wait_for_a_writer_in_another_process(tmp_pa
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_server_keeps_writing_while_an_import_runs_in_another_process(tmp_path):
+    db = f"sqlite:///{tmp_path}/shared.db"
+    store = scimitar.open_store(db)
+    store.create_org("acme", "Acme")
+    store.create_member("acme", "owner@acme.test", "owner")
+    _, token = store.create_token("acme", "owner@acme.test", "test")
+    server = ServerProcess(db)
+    try:
+        path = tmp_path / "many.jsonl"
+        path.write_text("".join(json.dumps({"externalId": str(i), "userName": f"m{i}@acme.test"}) + "\n"
+                                for i in range(20000)))
+        importer = subprocess.Popen([*scimitar_cmd(), "--db", db, "import", "--org", "acme", str(path),
+                                     "--rules", str(REPO / "rules"), "--batch-size", "500"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        session = requests.Session()
+        session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"})
+        statuses = []
+        while importer.poll() is None or len(statuses) < 20:
+            r = session.post(f"{server.url}/Users", data=json.dumps({"schemas": [USER_URN],
+                                                                    "userName": f"live{len(statuses)}@acme.test"}))
+            statuses.append(r.status_code)
+        out, err = importer.communicate(timeout=120)
+        assert importer.returncode == 0, err
+        assert "20000 created, 0 updated, 0 unchanged, 0 rejected" in out
+        assert set(statuses) == {201}, statuses
+        assert sum(1 for _ in scimitar.open(db).org("acme").users()) == 20000 + len(statuses)
+    finally:
+        assert server.stop() == 0

@@ -22,6 +22,7 @@
 #include "store/filter_sql.h"
 #include "store/ids.h"
 #include "store/migrations.h"
+#include "store/writer_lock.h"
 
 namespace scimitar {
 
@@ -62,13 +63,12 @@ bool IsUniqueViolation(const soci::soci_error& e) {
          m.find("UNIQUE constraint failed") != std::string::npos || m.find("duplicate key") != std::string::npos;
 }
 
-// Explicit transaction; rolls back unless committed. On SQLite, writers of this process queue on
-// `sqlite_writer` first: SQLite admits one writer at a time, and its busy handler would otherwise make
-// the others poll with sleeps (high tail latency). Other processes still queue on the busy timeout.
+// Explicit transaction; rolls back unless committed. On SQLite the writer lock is taken first (see
+// store/writer_lock.h), so BEGIN IMMEDIATE finds SQLite's write lock free instead of polling for it.
 class Txn {
  public:
-  Txn(soci::session& sql, Backend b, std::mutex& sqlite_writer) : sql_(sql) {
-    if (b == Backend::Sqlite) lock_ = std::unique_lock<std::mutex>(sqlite_writer);
+  Txn(soci::session& sql, Backend b, store::WriterLock* sqlite_writer) : sql_(sql) {
+    if (b == Backend::Sqlite) lock_ = std::unique_lock<store::WriterLock>(*sqlite_writer);
     sql_ << (b == Backend::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
   }
   ~Txn() {
@@ -81,7 +81,7 @@ class Txn {
 
  private:
   soci::session& sql_;
-  std::unique_lock<std::mutex> lock_;
+  std::unique_lock<store::WriterLock> lock_;  // released after COMMIT or ROLLBACK
   bool done_ = false;
 };
 
@@ -226,6 +226,7 @@ class SociStore final : public Store {
  public:
   SociStore(Backend backend, const std::string& connect, int pool_size)
       : backend_(backend), pool_(static_cast<size_t>(pool_size)), caches_(static_cast<size_t>(pool_size)) {
+    if (backend_ == Backend::Sqlite) writer_ = std::make_unique<store::WriterLock>(connect);
     for (int i = 0; i < pool_size; ++i) {
       soci::session& s = pool_.at(static_cast<size_t>(i));
       if (backend_ == Backend::Sqlite) {
@@ -252,7 +253,7 @@ class SociStore final : public Store {
       throw InvalidValue("an organization slug uses lowercase letters, digits, '-' and '_' only");
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     std::string created = NowIso();
     try {
       sql << "INSERT INTO orgs (slug, name, created) VALUES (:s, :n, :c)", soci::use(slug), soci::use(name),
@@ -315,7 +316,7 @@ class SociStore final : public Store {
     if (email.find('@') == std::string::npos) throw InvalidValue("'" + email + "' is not an email address");
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     std::string folded = scim::ToLower(email), created = NowIso();
     try {
       sql << "INSERT INTO members (org_id, email, email_folded, role, active, managed, created) "
@@ -365,7 +366,7 @@ class SociStore final : public Store {
                                                   const std::string& description) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     Member owner = FindMember(sql, org_id, scim::ToLower(owner_email));
     if (owner.id == 0) throw NotFound("no member '" + owner_email + "' in this organization");
     if (!owner.active) throw InvalidValue("member '" + owner_email + "' is deactivated");
@@ -411,7 +412,7 @@ class SociStore final : public Store {
   void PutSchemaExtension(long long org_id, const SchemaExtension& e) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     Exec(sql, "INSERT INTO schema_extensions (org_id, urn, urn_folded, resource_type, definition, created) "
               "VALUES (:o, :u, :f, :t, :d, :c) ON CONFLICT (org_id, urn_folded) DO UPDATE SET urn = excluded.urn, "
               "resource_type = excluded.resource_type, definition = excluded.definition",
@@ -424,7 +425,7 @@ class SociStore final : public Store {
   void RemoveSchemaExtension(long long org_id, const std::string& urn) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     if (Exec(sql, "DELETE FROM schema_extensions WHERE org_id = :o AND urn_folded = :f",
              {BindValue::Int(org_id), BindValue::Text(scim::ToLower(urn))}) == 0)
       throw NotFound("no schema extension '" + urn + "' in this organization");
@@ -482,7 +483,7 @@ class SociStore final : public Store {
                      const std::vector<std::string>& members) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     ResourceRow row = std::move(InsertMany(sql, org_id, kind, {doc})[0]);
     if (!members.empty()) AddMembers(sql, org_id, row.id, members);
     if (kind == scim::ResourceKind::User)
@@ -499,7 +500,7 @@ class SociStore final : public Store {
     if (docs.empty()) return rows;
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     rows = InsertMany(sql, org_id, kind, docs);
     std::set<std::string> ids;
     for (const auto& row : rows) ids.insert(row.id);
@@ -538,7 +539,7 @@ class SociStore final : public Store {
                      std::optional<long long> expected_version, const Mutation& mutate) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);  // SQLite: BEGIN IMMEDIATE already holds the write lock
+    Txn tx(sql, backend_, writer_.get());  // SQLite: BEGIN IMMEDIATE already holds the write lock
     auto current = GetIn(sql, org_id, kind, id, /*for_update=*/true);
     if (!current) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
     if (expected_version && *expected_version != current->version)
@@ -582,7 +583,7 @@ class SociStore final : public Store {
               std::optional<long long> expected_version) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     auto row = GetIn(sql, org_id, kind, id, /*for_update=*/true);
     if (!row) throw NotFound(std::string(KindName(kind)) + " '" + id + "' not found");
     if (expected_version && *expected_version != row->version)
@@ -665,7 +666,7 @@ class SociStore final : public Store {
     for (size_t at = 0; at < ids.size(); at += 500) {
       Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-      Txn tx(sql, backend_, writer_);
+      Txn tx(sql, backend_, writer_.get());
       changed += Recompute(sql, org_id, {ids.begin() + static_cast<long>(at),
                                          ids.begin() + static_cast<long>(std::min(ids.size(), at + 500))}, {});
       tx.Commit();
@@ -721,7 +722,7 @@ class SociStore final : public Store {
   std::vector<OutboxEvent> ClaimEvents(int limit, int retry_after_seconds) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     std::string now = NowIso(), lease_until = IsoIn(retry_after_seconds);
     std::vector<OutboxEvent> out;
     Rows(sql,
@@ -741,7 +742,7 @@ class SociStore final : public Store {
     if (event_ids.empty()) return;
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     const std::string now = NowIso();
     for (long long id : event_ids)
       Exec(sql, "UPDATE outbox SET delivered = :d WHERE id = :i", {BindValue::Text(now), BindValue::Int(id)});
@@ -751,7 +752,7 @@ class SociStore final : public Store {
   void MarkFailed(long long event_id, const std::string& error, int max_attempts) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    Txn tx(sql, backend_, writer_);
+    Txn tx(sql, backend_, writer_.get());
     int attempts = 0;
     sql << "SELECT attempts FROM outbox WHERE id = :i", soci::use(event_id), soci::into(attempts);
     ++attempts;
@@ -1173,7 +1174,7 @@ class SociStore final : public Store {
   soci::connection_pool pool_;
   std::vector<ConnectionCache> caches_;  // one per pooled connection; destroyed before the pool
   std::unordered_map<const soci::session*, size_t> cache_of_;  // pooled session -> its cache; fixed at start
-  std::mutex writer_;                    // SQLite: this process's writers, one at a time (see Txn)
+  std::unique_ptr<store::WriterLock> writer_;  // SQLite only: writers queue on it (see Txn)
   std::mutex analyze_mu_;                // guards the two counters below (PostgreSQL only)
   long long inserted_since_analyze_ = 0;
   long long analyzed_rows_ = 0;

@@ -1,0 +1,31 @@
+// SQLite admits one writer at a time. This lock makes scimitar's writers queue for it instead of
+// polling: the threads of a process on a mutex, and processes on an advisory lock (fcntl F_SETLKW)
+// on the file "<database>-writer", which the kernel hands to a waiting process when it is released.
+// Without it, a writer in another process (a server while an import runs) waits in SQLite's busy
+// handler, which sleeps up to 100 ms between tries and can keep missing the gaps between batches.
+// Thread-safe; BasicLockable. Writers that are not scimitar still meet SQLite's busy timeout.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+namespace scimitar::store {
+
+class WriterLock {
+ public:
+  // Opens (creating) the lock file next to the database; without it (no permission), only the
+  // threads of this process queue.
+  explicit WriterLock(const std::string& database_path);
+  ~WriterLock();
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+  void lock();
+  void unlock();
+
+ private:
+  std::mutex threads_;
+  int fd_ = -1;
+};
+
+}  // namespace scimitar::store
