@@ -78,3 +78,16 @@ def test_nested_group_member(tenant):
     outer = tenant.create_group("Outer", [inner["id"]])
     assert outer["members"][0]["type"] == "Group"
     assert outer["members"][0]["$ref"].endswith(f"/Groups/{inner['id']}")
+
+
+def test_a_users_groups_are_the_same_read_alone_or_in_a_list(tenant):
+    u = tenant.create_user("member@x.test")
+    first = tenant.create_group("First", [u["id"]])
+    second = tenant.create_group("Second", [u["id"]])
+    alone = tenant.get(f"/Users/{u['id']}").json()["groups"]
+    listed = tenant.get(f'/Users?filter=id eq "{u["id"]}"').json()["Resources"][0]["groups"]
+    assert alone == listed
+    assert [(g["value"], g["display"], g["type"]) for g in alone] == [
+        (first["id"], "First", "direct"), (second["id"], "Second", "direct")]
+    assert alone[0]["$ref"].endswith(f"/Groups/{first['id']}")
+    assert "groups" not in tenant.get(f"/Users/{u['id']}?excludedAttributes=groups").json()

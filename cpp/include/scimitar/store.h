@@ -164,7 +164,9 @@ class Store {
   // with by_name, userName/displayName (case-insensitive).
   virtual std::vector<ResourceRow> FindByKey(long long org_id, scim::ResourceKind kind, bool by_name,
                                              const std::vector<std::string>& values) = 0;
-  virtual std::optional<ResourceRow> Get(long long org_id, scim::ResourceKind kind, const std::string& id) = 0;
+  // With `groups` (users only), also fills the groups the user is a direct member of, in the same query.
+  virtual std::optional<ResourceRow> Get(long long org_id, scim::ResourceKind kind, const std::string& id,
+                                         std::vector<MemberRef>* groups = nullptr) = 0;
   // Read-modify-write under a row lock, in one transaction: reads the resource, calls `mutate` (which
   // must be quick and must not block; it may throw to abort), stores the document it returns and applies
   // its member changes. Concurrent modifications of one resource are serialized, so none is lost.

@@ -57,20 +57,26 @@ std::optional<long long> ExpectedVersion(const std::optional<std::string>& if_ma
 }
 
 Response ScimService::Resource(const scim::ResourceTypeDef& type, const Tenant& t, const ResourceRow& row, int status,
-                               const std::string& base_url, const scim::Projection& projection) const {
+                               const std::string& base_url, const scim::Projection& projection,
+                               const std::vector<MemberRef>* loaded_edges) const {
   std::vector<MemberRef> edges;
-  const scim::AttributeDef* edge_attr = type.core->Find(type.kind == ResourceKind::Group ? "members" : "groups");
-  const bool want_edges = projection.Wants(scim::ResolvedAttr{type.core, false, edge_attr, nullptr});
-  if (want_edges) {
+  const bool want_edges = WantsEdges(type, projection);
+  if (want_edges && !loaded_edges) {
     auto m = type.kind == ResourceKind::Group ? store_.MembersOf(t.org_id, {row.id}) : store_.GroupsOf(t.org_id, {row.id});
     edges = std::move(m[row.id]);
+    loaded_edges = &edges;
   }
   Response r;
   r.status = status;
-  r.body = scim::Render(type, row, base_url, want_edges ? &edges : nullptr, projection);
+  r.body = scim::Render(type, row, base_url, want_edges ? loaded_edges : nullptr, projection);
   r.headers["ETag"] = scim::ETagOf(row.version);
   r.headers["Location"] = base_url + type.endpoint + "/" + row.id;
   return r;
+}
+
+bool ScimService::WantsEdges(const scim::ResourceTypeDef& type, const scim::Projection& projection) {
+  const scim::AttributeDef* edge_attr = type.core->Find(type.kind == ResourceKind::Group ? "members" : "groups");
+  return projection.Wants(scim::ResolvedAttr{type.core, false, edge_attr, nullptr});
 }
 
 namespace {
@@ -110,8 +116,7 @@ QueryResult ScimService::Page(const Tenant& t, ResourceKind kind, const Query& q
                               const std::string& base_url, nlohmann::json& out) const {
   const auto& type = *q.type;
   QueryResult found = store_.Find(t.org_id, kind, q);
-  const scim::AttributeDef* edge_attr = type.core->Find(kind == ResourceKind::Group ? "members" : "groups");
-  const bool want_edges = projection.Wants(scim::ResolvedAttr{type.core, false, edge_attr, nullptr});
+  const bool want_edges = WantsEdges(type, projection);
   std::map<std::string, std::vector<MemberRef>> edges;
   if (want_edges && !found.rows.empty()) {
     std::vector<std::string> ids;
@@ -206,7 +211,10 @@ Response ScimService::Get(const Tenant& t, ResourceKind kind, const std::string&
   auto types = TypesFor(t);
   const auto& type = types->Of(kind);
   scim::Projection projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
-  auto row = store_.Get(t.org_id, kind, id);
+  // A user's groups come with the row (one query); a group's members are loaded only when wanted.
+  std::vector<MemberRef> groups;
+  const bool user_groups = kind == ResourceKind::User && WantsEdges(type, projection);
+  auto row = store_.Get(t.org_id, kind, id, user_groups ? &groups : nullptr);
   if (!row) throw NotFound(type.name + " '" + id + "' not found");
   if (pre.if_none_match) {
     auto v = VersionOf(*pre.if_none_match);
@@ -217,7 +225,7 @@ Response ScimService::Get(const Tenant& t, ResourceKind kind, const std::string&
       return r;
     }
   }
-  return Resource(type, t, *row, 200, base_url, projection);
+  return Resource(type, t, *row, 200, base_url, projection, user_groups ? &groups : nullptr);
 }
 
 Response ScimService::Create(const Tenant& t, ResourceKind kind, const nlohmann::json& body, const std::string& base_url) const {

@@ -77,8 +77,12 @@ class ScimService {
   std::shared_ptr<const scim::TypeSet> TypesFor(const Tenant& t) const;
 
  private:
+  // Renders `row`; its edges (a group's members, a user's groups) are loaded unless given.
   Response Resource(const scim::ResourceTypeDef& type, const Tenant& t, const ResourceRow& row, int status,
-                    const std::string& base_url, const scim::Projection& projection) const;
+                    const std::string& base_url, const scim::Projection& projection,
+                    const std::vector<MemberRef>* loaded_edges = nullptr) const;
+  // Whether `projection` returns the edges (members or groups) of resources of `type`.
+  static bool WantsEdges(const scim::ResourceTypeDef& type, const scim::Projection& projection);
   // Runs q and renders its rows into `out` (one membership query for the whole page).
   QueryResult Page(const Tenant& t, scim::ResourceKind kind, const Query& q, const scim::Projection& projection,
                    const std::string& base_url, nlohmann::json& out) const;

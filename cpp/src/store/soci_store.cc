@@ -525,13 +525,29 @@ class SociStore final : public Store {
     return rows;
   }
 
-  std::optional<ResourceRow> Get(long long org_id, scim::ResourceKind kind, const std::string& id) override {
+  std::optional<ResourceRow> Get(long long org_id, scim::ResourceKind kind, const std::string& id,
+                                 std::vector<MemberRef>* groups) override {
     Lease lease(pool_, caches_);
     std::optional<ResourceRow> row;
-    lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
-                 "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND r.id = :i",
-                 {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(id)}, 5,
-                 [&](const std::vector<std::string>& c) { row = RowOf(c); });
+    const bool with_groups = groups && kind == scim::ResourceKind::User;
+    // The user's groups as a JSON array of [id, kind, display] in membership order, in the same statement.
+    const std::string groups_column =
+        !with_groups ? ", NULL"
+        : backend_ == Backend::Sqlite
+            ? ", (SELECT json_group_array(json_array(x.id, x.kind, x.display)) FROM (SELECT g.id, g.kind, g.display "
+              "FROM memberships m JOIN resources g ON g.id = m.group_id WHERE m.org_id = r.org_id "
+              "AND m.member_id = r.id ORDER BY g.pk) x)"
+            : ", (SELECT json_agg(json_build_array(g.id, g.kind, g.display) ORDER BY g.pk) FROM memberships m "
+              "JOIN resources g ON g.id = m.group_id WHERE m.org_id = r.org_id AND m.member_id = r.id)";
+    lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified" + groups_column +
+                     " FROM resources r WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND r.id = :i",
+                 {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(id)}, 6,
+                 [&](const std::vector<std::string>& c) {
+                   row = RowOf(c);
+                   if (!with_groups || c[5].empty()) return;
+                   for (const auto& g : nlohmann::json::parse(c[5]))
+                     groups->push_back(MemberRef{g[0].get<std::string>(), g[1].get<std::string>(), g[2].get<std::string>()});
+                 });
     return row;
   }
 
