@@ -444,11 +444,7 @@ class SociStore final : public Store {
   }
 
   long long SchemaRevision(long long org_id) override {
-    Lease lease(pool_, caches_);
-    long long rev = 0;
-    lease.Select("SELECT schema_rev FROM orgs WHERE id = :o", {BindValue::Int(org_id)}, 1,
-                 [&](const std::vector<std::string>& c) { rev = std::stoll(c[0]); });
-    return rev;
+    return IntegerOf("SELECT schema_rev FROM orgs WHERE id = :o", {BindValue::Int(org_id)});
   }
 
   std::optional<Tenant> Authenticate(const std::string& bearer) override {
@@ -795,11 +791,7 @@ class SociStore final : public Store {
   }
 
   long long EventCount(long long org_id) override {
-    Lease lease(pool_, caches_);
-    long long n = 0;
-    lease.Select("SELECT count(*) FROM outbox WHERE org_id = :o", {BindValue::Int(org_id)}, 1,
-                 [&](const std::vector<std::string>& c) { n = std::stoll(c[0]); });
-    return n;
+    return IntegerOf("SELECT count(*) FROM outbox WHERE org_id = :o", {BindValue::Int(org_id)});
   }
 
   // ---- rule sets ----------------------------------------------------------------------------
@@ -833,6 +825,14 @@ class SociStore final : public Store {
   }
 
  private:
+  // The integer in the first column of the query's first row; 0 when there is none.
+  long long IntegerOf(const std::string& text, const std::vector<BindValue>& binds) {
+    Lease lease(pool_, caches_);
+    long long n = 0;
+    lease.Select(text, binds, 1, [&](const std::vector<std::string>& c) { n = c[0].empty() ? 0 : std::stoll(c[0]); });
+    return n;
+  }
+
   Member FindMember(soci::session& sql, long long org_id, const std::string& folded) {
     Member m;
     int active = 0, managed = 0;
