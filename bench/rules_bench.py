@@ -40,9 +40,10 @@ def main() -> None:
     print(f"shipped rules/, full decision:        {per_call_us(lambda: shipped.decide(user, ctx), 20000):7.2f} us")
     engine = Engine(shipped)
     payload = json.dumps({"org": "bench", "settings": {}, "now": "2026-01-01T00:00:00Z",
-                          "user": {"id": "u", "doc": {"userName": "a@b.c", "active": True},
-                                   "groups": [{"id": "g", "display": "Staff"}]}})
-    print(f"engine.decide_json (JSON in/out, watchdog): {per_call_us(lambda: engine.decide_json(payload), 20000):7.2f} us")
+                          "users": [{"id": "u", "doc": {"userName": "a@b.c", "active": True},
+                                     "groups": [{"id": "g", "display": "Staff"}]}]})
+    print(f"engine.decide_many_json, one user (JSON in/out, watchdog): "
+          f"{per_call_us(lambda: engine.decide_many_json(payload), 20000):7.2f} us")
 
     work = Path(tempfile.mkdtemp(prefix="scimitar-rules-bench-"))
     store = scimitar.open_store(f"sqlite:///{work}/r.db")

@@ -114,7 +114,7 @@ PYBIND11_MODULE(_core, m) {
       .def("revoke_token", [](Store& s, const std::string& slug, const std::string& id) {
              s.RevokeToken(OrgId(s, slug), id);
            }, release())
-      // Rules: `engine` implements decide_json / transform_json (scimitar.engine.Engine).
+      // Rules: `engine` implements decide_many_json / transform_json (scimitar.engine.Engine).
       .def("set_rules", [](Store& s, py::object engine) {
              auto maker = std::make_shared<scimitar::bridge::PyDecisionMaker>(std::move(engine));
              py::gil_scoped_release nogil;

@@ -37,15 +37,7 @@ std::string PyDecisionMaker::CallJson(const char* method, const std::string& tex
   return {};
 }
 
-nlohmann::json PyDecisionMaker::Decide(const DecisionInput& in) {
-  nlohmann::json payload = {{"org", in.org}, {"settings", in.settings}, {"now", in.now}, {"user", UserJson(in)}};
-  std::string error;
-  std::string answer = CallJson("decide_json", Dump(payload), error);
-  if (!error.empty()) return {{"error", error}};
-  nlohmann::json out = nlohmann::json::parse(answer, nullptr, false);
-  if (out.is_discarded() || !out.is_object()) return {{"error", "rules engine returned malformed JSON"}};
-  return out;
-}
+nlohmann::json PyDecisionMaker::Decide(const DecisionInput& in) { return DecideMany({in})[0]; }
 
 std::vector<nlohmann::json> PyDecisionMaker::DecideMany(const std::vector<DecisionInput>& inputs) {
   // One call per run of inputs sharing organization, settings and clock (in practice: the whole batch).

@@ -11,8 +11,8 @@ namespace scimitar::bridge {
 
 class PyDecisionMaker final : public DecisionMaker {
  public:
-  // `engine` must have decide_json(str) -> str, decide_many_json(str) -> str,
-  // has_transforms(org, type) -> bool and transform_json(org, type, str) -> str.
+  // `engine` must have decide_many_json(str) -> str, has_transforms(org, type) -> bool and
+  // transform_json(org, type, str) -> str.
   // Construct with the GIL held.
   explicit PyDecisionMaker(pybind11::object engine);
   // May run on any thread, with or without the GIL: takes it to drop the reference while the

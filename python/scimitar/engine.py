@@ -1,6 +1,6 @@
 """The rules engine a running server installs into the native core.
 
-The core calls :meth:`Engine.decide_json` and :meth:`Engine.transform_json` from its request threads
+The core calls :meth:`Engine.decide_many_json` and :meth:`Engine.transform_json` from its request threads
 (holding the GIL only for the call). The engine picks the organization's applied rule set (stored in
 the database by ``scimitar rules apply``) or the server's ``--rules`` folder, and runs rules under a
 time budget enforced by a watchdog thread. Rule sets are swapped atomically; a set that fails to load
@@ -114,23 +114,10 @@ class Engine:
         return changed
 
     # -- called by the core -----------------------------------------------------------------------
-    def decide_json(self, payload: str) -> str:
-        p = json.loads(payload)
-        rule_set = self.rule_set_for(p["org"])
-        u = p["user"]
-        user = User(u["doc"], u["groups"], u["id"])
-        ctx = Context(p["org"], MappingProxyType(p["settings"]), _parse_now(p["now"]))
-        try:
-            with self._watchdog.limit(self._budget):
-                result = rule_set.decide(user, ctx)
-        except RuleTimeout:
-            result = {"error": f"a rule ran past its time budget of {self._budget * 1000:.0f} ms",
-                      "version": rule_set.version}
-        return json.dumps(result)
-
     def decide_many_json(self, payload: str) -> str:
-        """Like decide_json for {"org","settings","now","users": [...]}: a JSON array of decisions, in
-        order. Each user has its own time budget, so one slow rule costs only its own decision."""
+        """Decisions for {"org","settings","now","users": [{"id","doc","groups"}, ...]}: a JSON array,
+        in order, of what RuleSet.decide returns. Each user has its own time budget, so one slow rule
+        costs only its own decision."""
         p = json.loads(payload)
         rule_set = self.rule_set_for(p["org"])
         ctx = Context(p["org"], MappingProxyType(p["settings"]), _parse_now(p["now"]))  # shared: read-only

@@ -998,15 +998,6 @@ class SociStore final : public Store {
             {"groups", d.value("groups", nlohmann::json::array())}};
   }
 
-  // Appends an outbox event inside the caller's transaction; returns 1 (one change of decision).
-  int WriteEvent(soci::session& sql, long long org_id, const std::string& type, const nlohmann::json& payload) {
-    std::string now = NowIso();
-    Exec(sql, "INSERT INTO outbox (org_id, type, payload, created, next_attempt) VALUES (:o, :t, :p, :c, :n)",
-         {BindValue::Int(org_id), BindValue::Text(type), BindValue::Text(DumpDoc(payload)), BindValue::Text(now),
-          BindValue::Text(now)});
-    return 1;
-  }
-
   // Decisions and outbox events to write, collected over a chunk of users and written in two
   // statements (see Flush).
   struct DecisionWrites {
@@ -1074,17 +1065,20 @@ class SociStore final : public Store {
     if (!maker || (user_ids.empty() && deleted.empty())) return 0;
     DecisionInput base = InputBase(sql, org_id);
     long long changed = 0;
+    DecisionWrites gone;
     for (const auto& id : deleted) {
       std::optional<StoredDecision> prev;
       Rows(sql, "SELECT d.user_id, '', d.provisioned, d.detail, d.error, d.updated FROM decisions d WHERE d.user_id = :u",
            {BindValue::Text(id)}, 6, [&](const std::vector<std::string>& c) { prev = DecisionOf(c); });
       if (!prev) continue;
       Exec(sql, "DELETE FROM decisions WHERE user_id = :u", {BindValue::Text(id)});
-      if (prev->provisioned)
-        changed += WriteEvent(sql, org_id, "member.deprovisioned",
-                              {{"user_id", id}, {"userName", prev->detail.value("userName", "")},
-                               {"before", Outcome(true, prev->detail)}, {"after", nullptr}, {"reason", "user deleted"}});
+      if (!prev->provisioned) continue;
+      nlohmann::json payload = {{"user_id", id}, {"userName", prev->detail.value("userName", "")},
+                                {"before", Outcome(true, prev->detail)}, {"after", nullptr}, {"reason", "user deleted"}};
+      gone.events.push_back({"member.deprovisioned", DumpDoc(payload)});
+      ++changed;
     }
+    Flush(sql, org_id, gone);
     // In chunks: three queries read the chunk's users, groups and previous decisions; one call decides.
     constexpr size_t kChunk = 500;
     std::vector<std::string> ids(user_ids.begin(), user_ids.end());
@@ -1137,20 +1131,14 @@ class SociStore final : public Store {
     return ResourceRow{c[0], nlohmann::json::parse(c[1]), std::stoll(c[2]), c[3], c[4]};
   }
 
-  static std::string Placeholders(const char* prefix, size_t n) {
-    std::string out;
-    for (size_t i = 0; i < n; ++i) out += (i ? ", :" : ":") + std::string(prefix) + std::to_string(i);
-    return out;
-  }
-
   void AddMembers(soci::session& sql, long long org_id, const std::string& group_id, const std::vector<std::string>& ids) {
     std::set<std::string> wanted(ids.begin(), ids.end());
-    std::vector<BindValue> binds{BindValue::Int(org_id)};
-    for (const auto& id : wanted) binds.push_back(BindValue::Text(id));
     std::set<std::string> found;
-    Rows(sql, "SELECT id FROM resources WHERE org_id = :o AND managed = 1 AND id IN (" +
-                  Placeholders("m", wanted.size()) + ")",
-         binds, 1, [&](const std::vector<std::string>& c) { found.insert(c[0]); });
+    // SQLite: unary + keeps an org_id index from driving instead of the id index.
+    Rows(sql, "SELECT id FROM resources WHERE " + InJsonList("id", ":ids") +
+                  (backend_ == Backend::Sqlite ? " AND +org_id = :o" : " AND org_id = :o") + " AND managed = 1",
+         {BindValue::Text(DumpDoc(nlohmann::json(wanted))), BindValue::Int(org_id)}, 1,
+         [&](const std::vector<std::string>& c) { found.insert(c[0]); });
     if (found.size() != wanted.size()) {
       std::string missing;
       for (const auto& id : wanted)
@@ -1175,14 +1163,13 @@ class SociStore final : public Store {
                                                       bool of_groups) {
     std::map<std::string, std::vector<MemberRef>> out;
     if (ids.empty()) return out;
-    std::vector<BindValue> binds{BindValue::Int(org_id)};
-    for (const auto& id : ids) binds.push_back(BindValue::Text(id));
     const std::string key = of_groups ? "m.group_id" : "m.member_id";
     const std::string other = of_groups ? "m.member_id" : "m.group_id";
     Lease lease(pool_, caches_);
     lease.Select("SELECT " + key + ", r.id, r.kind, r.display FROM memberships m JOIN resources r ON r.id = " + other +
-                     " WHERE m.org_id = :o AND " + key + " IN (" + Placeholders("e", ids.size()) + ") ORDER BY r.pk",
-                 binds, 4, [&](const std::vector<std::string>& c) { out[c[0]].push_back(MemberRef{c[1], c[2], c[3]}); });
+                     " WHERE m.org_id = :o AND " + InJsonList(key, ":ids") + " ORDER BY r.pk",
+                 {BindValue::Int(org_id), BindValue::Text(DumpDoc(nlohmann::json(ids)))}, 4,
+                 [&](const std::vector<std::string>& c) { out[c[0]].push_back(MemberRef{c[1], c[2], c[3]}); });
     return out;
   }
 
