@@ -18,9 +18,9 @@ using json = nlohmann::json;
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    std::string url = test::UrlFor(GetParam());
-    if (url.empty()) GTEST_SKIP() << "SCIMITAR_TEST_PG_URL is not set";
-    store_ = Store::Open({url, 4});
+    url_ = test::UrlFor(GetParam());
+    if (url_.empty()) GTEST_SKIP() << "SCIMITAR_TEST_PG_URL is not set";
+    store_ = Store::Open({url_, 4});
     org_ = store_->CreateOrg(test::UniqueSlug("org"), "Org").id;
     other_ = store_->CreateOrg(test::UniqueSlug("other"), "Other").id;
   }
@@ -46,6 +46,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
+  std::string url_;
   std::unique_ptr<Store> store_;
   long long org_ = 0, other_ = 0;
 };
@@ -211,6 +212,32 @@ TEST_P(StoreTest, TokensAuthenticateUntilRevokedOrOwnerDeactivated) {
   store_->RevokeToken(org_, id2);
   EXPECT_FALSE(store_->Authenticate(token2));
   EXPECT_THROW(store_->RevokeToken(other_, id), ScimError);
+}
+
+// Another process (here: a second store on the same database) revokes a token, deactivates its owner,
+// switches SCIM off or declares a schema: the next authentication sees it, although successful
+// authentications are cached.
+TEST_P(StoreTest, AuthenticationSeesChangesMadeElsewhereAtOnce) {
+  auto elsewhere = Store::Open({url_, 2});
+  store_->CreateMember(org_, "a@x.test", "owner");
+  store_->CreateMember(org_, "b@x.test", "owner");
+  auto [id_a, token_a] = store_->CreateToken(org_, "a@x.test", "");
+  auto [id_b, token_b] = store_->CreateToken(org_, "b@x.test", "");
+  ASSERT_TRUE(store_->Authenticate(token_a));
+  const long long rev = store_->Authenticate(token_a)->schema_rev;  // served from the cache
+  elsewhere->SetSetting(org_, "scim_sync", "off");
+  EXPECT_FALSE(store_->Authenticate(token_a)->scim_sync);
+  elsewhere->SetSetting(org_, "scim_sync", "on");
+  EXPECT_TRUE(store_->Authenticate(token_a)->scim_sync);
+  elsewhere->PutSchemaExtension(org_, SchemaExtension{"urn:example:params:scim:schemas:extension:app:2.0:User", "User",
+                                                      json::object()});
+  EXPECT_EQ(store_->Authenticate(token_a)->schema_rev, rev + 1);
+  elsewhere->RevokeToken(org_, id_a);
+  EXPECT_FALSE(store_->Authenticate(token_a));
+  ASSERT_TRUE(store_->Authenticate(token_b));
+  ASSERT_TRUE(store_->Authenticate(token_b));
+  elsewhere->DeactivateMember(org_, "b@x.test");
+  EXPECT_FALSE(store_->Authenticate(token_b));
 }
 
 TEST_P(StoreTest, CreateManyIsAllOrNothing) {

@@ -113,11 +113,13 @@ struct Query {
   bool descending = false;
   long long offset = 0;
   long long count = 100;                      // 0 = count only
+  bool user_groups = false;                   // users: read each row's groups in the same statement
 };
 
 struct QueryResult {
   long long total = 0;
   std::vector<ResourceRow> rows;
+  std::vector<std::vector<MemberRef>> groups;  // with Query::user_groups: rows[i]'s groups, else empty
 };
 
 class Store {

@@ -115,16 +115,24 @@ bool Descending(const std::string& sort_order) {
 QueryResult ScimService::Page(const Tenant& t, ResourceKind kind, const Query& q, const scim::Projection& projection,
                               const std::string& base_url, nlohmann::json& out) const {
   const auto& type = *q.type;
-  QueryResult found = store_.Find(t.org_id, kind, q);
   const bool want_edges = WantsEdges(type, projection);
-  std::map<std::string, std::vector<MemberRef>> edges;
-  if (want_edges && !found.rows.empty()) {
+  // A user's groups come with its row; a page of groups loads its members in one more query.
+  Query with_groups = q;
+  with_groups.user_groups = want_edges && kind == ResourceKind::User;
+  QueryResult found = store_.Find(t.org_id, kind, with_groups);
+  std::map<std::string, std::vector<MemberRef>> members;
+  if (want_edges && kind == ResourceKind::Group && !found.rows.empty()) {
     std::vector<std::string> ids;
     for (const auto& row : found.rows) ids.push_back(row.id);
-    edges = kind == ResourceKind::Group ? store_.MembersOf(t.org_id, ids) : store_.GroupsOf(t.org_id, ids);
+    members = store_.MembersOf(t.org_id, ids);
   }
-  for (const auto& row : found.rows)
-    out.push_back(scim::Render(type, row, base_url, want_edges ? &edges[row.id] : nullptr, projection));
+  for (size_t i = 0; i < found.rows.size(); ++i) {
+    const auto& row = found.rows[i];
+    const std::vector<MemberRef>* edges = !want_edges ? nullptr
+                                          : kind == ResourceKind::User ? &found.groups[i]
+                                                                       : &members[row.id];
+    out.push_back(scim::Render(type, row, base_url, edges, projection));
+  }
   return found;
 }
 

@@ -7,7 +7,10 @@
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
+#include <algorithm>
+#include <chrono>
 #include <mutex>
+#include <shared_mutex>
 #include <random>
 #include <set>
 #include <unordered_map>
@@ -22,6 +25,7 @@
 #include "store/filter_sql.h"
 #include "store/ids.h"
 #include "store/migrations.h"
+#include "store/change_counter.h"
 #include "store/writer_lock.h"
 
 namespace scimitar {
@@ -56,6 +60,10 @@ std::string RandomString(size_t n) {
 }
 
 const char* KindName(scim::ResourceKind k) { return k == scim::ResourceKind::User ? "User" : "Group"; }
+
+// The kind as a SQL literal, for reads. Bound as a parameter, SQLite matches it against the partial
+// index's `kind = 'User'` at plan time and then re-prepares the statement on every execution.
+const char* KindLiteral(scim::ResourceKind k) { return k == scim::ResourceKind::User ? "'User'" : "'Group'"; }
 
 bool IsUniqueViolation(const soci::soci_error& e) {
   const std::string m = e.what();
@@ -226,7 +234,10 @@ class SociStore final : public Store {
  public:
   SociStore(Backend backend, const std::string& connect, int pool_size)
       : backend_(backend), pool_(static_cast<size_t>(pool_size)), caches_(static_cast<size_t>(pool_size)) {
-    if (backend_ == Backend::Sqlite) writer_ = std::make_unique<store::WriterLock>(connect);
+    if (backend_ == Backend::Sqlite) {
+      writer_ = std::make_unique<store::WriterLock>(connect);
+      auth_changes_ = std::make_unique<store::ChangeCounter>(connect);
+    }
     for (int i = 0; i < pool_size; ++i) {
       soci::session& s = pool_.at(static_cast<size_t>(i));
       if (backend_ == Backend::Sqlite) {
@@ -297,6 +308,7 @@ class SociStore final : public Store {
     sql << "INSERT INTO org_settings (org_id, key, value) VALUES (:o, :k, :v) "
            "ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value",
         soci::use(org_id), soci::use(key), soci::use(value);
+    AuthChanged();
   }
 
   std::map<std::string, std::string> Settings(long long org_id) override {
@@ -340,6 +352,7 @@ class SociStore final : public Store {
                           soci::use(org_id), soci::use(folded));
     st.execute(true);
     if (st.get_affected_rows() == 0) throw NotFound("no member '" + email + "' in this organization");
+    AuthChanged();
   }
 
   std::vector<Member> ListMembers(long long org_id) override {
@@ -407,6 +420,7 @@ class SociStore final : public Store {
                           soci::use(now), soci::use(org_id), soci::use(token_id));
     st.execute(true);
     if (st.get_affected_rows() == 0) throw NotFound("no active token '" + token_id + "' in this organization");
+    AuthChanged();
   }
 
   void PutSchemaExtension(long long org_id, const SchemaExtension& e) override {
@@ -420,6 +434,7 @@ class SociStore final : public Store {
           BindValue::Text(e.resource_type), BindValue::Text(DumpDoc(e.definition)), BindValue::Text(NowIso())});
     Exec(sql, "UPDATE orgs SET schema_rev = schema_rev + 1 WHERE id = :o", {BindValue::Int(org_id)});
     tx.Commit();
+    AuthChanged();  // the tenant carries schema_rev
   }
 
   void RemoveSchemaExtension(long long org_id, const std::string& urn) override {
@@ -431,6 +446,7 @@ class SociStore final : public Store {
       throw NotFound("no schema extension '" + urn + "' in this organization");
     Exec(sql, "UPDATE orgs SET schema_rev = schema_rev + 1 WHERE id = :o", {BindValue::Int(org_id)});
     tx.Commit();
+    AuthChanged();  // the tenant carries schema_rev
   }
 
   std::vector<SchemaExtension> SchemaExtensions(long long org_id) override {
@@ -447,11 +463,22 @@ class SociStore final : public Store {
     return IntegerOf("SELECT schema_rev FROM orgs WHERE id = :o", {BindValue::Int(org_id)});
   }
 
+  // Every method that changes what this reads (a token, a member's active flag, a setting, the schema
+  // revision) calls AuthChanged() after its commit.
   std::optional<Tenant> Authenticate(const std::string& bearer) override {
     // Format: scim_<12-char id>_<40-char secret>
     if (bearer.size() != 5 + 12 + 1 + 40 || bearer.compare(0, 5, "scim_") != 0 || bearer[17] != '_')
       return std::nullopt;
-    std::string id = bearer.substr(5, 12), secret = bearer.substr(18);
+    const std::string id = bearer.substr(5, 12), secret_hash = Sha256Hex(bearer.substr(18));
+    const std::string key = id + secret_hash;
+    const bool cacheable = auth_changes_ && auth_changes_->usable();
+    const uint64_t epoch = cacheable ? auth_changes_->Load() : 0;  // before reading the database
+    const auto now = std::chrono::steady_clock::now();
+    if (cacheable) {
+      std::shared_lock lock(auth_mu_);
+      auto it = auth_cache_.find(key);
+      if (it != auth_cache_.end() && it->second.epoch == epoch && now < it->second.expires) return it->second.tenant;
+    }
     Lease lease(pool_, caches_);
     std::optional<Tenant> found;
     std::string hash, sync;
@@ -466,10 +493,15 @@ class SociStore final : public Store {
                    sync = c[4];
                    has_sync = !c[4].empty();
                  });
-    if (!found || !ConstantTimeEquals(hash, Sha256Hex(secret))) return std::nullopt;
+    if (!found || !ConstantTimeEquals(hash, secret_hash)) return std::nullopt;
     if (has_sync) {
       std::string v = scim::ToLower(sync);
       found->scim_sync = !(v == "off" || v == "false" || v == "0" || v == "no" || v == "disabled");
+    }
+    if (cacheable) {
+      std::unique_lock lock(auth_mu_);
+      if (auth_cache_.size() >= kAuthCacheEntries) auth_cache_.clear();
+      auth_cache_[key] = CachedTenant{*found, epoch, now + kAuthCacheLifetime};
     }
     return found;
   }
@@ -514,9 +546,9 @@ class SociStore final : public Store {
     for (const auto& v : values) list.push_back(by_name ? scim::ToLower(v) : v);
     Lease lease(pool_, caches_);
     lease.Select(std::string("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
-                             "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND ") +
+                             "WHERE r.org_id = :o AND r.kind = ") + KindLiteral(kind) + " AND r.managed = 1 AND " +
                      InJsonList(by_name ? "r.name_folded" : "r.external_id", ":v"),
-                 {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(DumpDoc(list))}, 5,
+                 {BindValue::Int(org_id), BindValue::Text(DumpDoc(list))}, 5,
                  [&](const std::vector<std::string>& c) { rows.push_back(RowOf(c)); });
     return rows;
   }
@@ -526,23 +558,12 @@ class SociStore final : public Store {
     Lease lease(pool_, caches_);
     std::optional<ResourceRow> row;
     const bool with_groups = groups && kind == scim::ResourceKind::User;
-    // The user's groups as a JSON array of [id, kind, display] in membership order, in the same statement.
-    const std::string groups_column =
-        !with_groups ? ", NULL"
-        : backend_ == Backend::Sqlite
-            ? ", (SELECT json_group_array(json_array(x.id, x.kind, x.display)) FROM (SELECT g.id, g.kind, g.display "
-              "FROM memberships m JOIN resources g ON g.id = m.group_id WHERE m.org_id = r.org_id "
-              "AND m.member_id = r.id ORDER BY g.pk) x)"
-            : ", (SELECT json_agg(json_build_array(g.id, g.kind, g.display) ORDER BY g.pk) FROM memberships m "
-              "JOIN resources g ON g.id = m.group_id WHERE m.org_id = r.org_id AND m.member_id = r.id)";
-    lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified" + groups_column +
-                     " FROM resources r WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND r.id = :i",
-                 {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(id)}, 6,
+    lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified, " + GroupsColumn(with_groups) +
+                     " FROM resources r WHERE r.org_id = :o AND r.kind = " + KindLiteral(kind) + " AND r.managed = 1 AND r.id = :i",
+                 {BindValue::Int(org_id), BindValue::Text(id)}, 6,
                  [&](const std::vector<std::string>& c) {
                    row = RowOf(c);
-                   if (!with_groups || c[5].empty()) return;
-                   for (const auto& g : nlohmann::json::parse(c[5]))
-                     groups->push_back(MemberRef{g[0].get<std::string>(), g[1].get<std::string>(), g[2].get<std::string>()});
+                   if (with_groups) *groups = ParseGroupsColumn(c[5]);
                  });
     return row;
   }
@@ -625,11 +646,12 @@ class SociStore final : public Store {
       order = "(" + s.sql + ") IS NULL, " + s.sql + dir + ", r.pk" + dir;
     }
     // SQLite: unary + keeps the (org_id, kind, pk) index from driving when the filter has a better one.
-    const char* scope = where.drives && backend_ == Backend::Sqlite ? " FROM resources r WHERE +r.org_id = :org AND +r.kind = :kind"
-                                                                    : " FROM resources r WHERE r.org_id = :org AND r.kind = :kind";
-    const std::string base = std::string(scope) + " AND r.managed = 1" +
+    const bool unary = where.drives && backend_ == Backend::Sqlite;
+    const std::string base = std::string(unary ? " FROM resources r WHERE +r.org_id = :org AND +r.kind = "
+                                               : " FROM resources r WHERE r.org_id = :org AND r.kind = ") +
+                             KindLiteral(kind) + " AND r.managed = 1" +
                              (where.sql.empty() ? std::string() : " AND " + where.sql);
-    std::vector<BindValue> binds{BindValue::Int(org_id), BindValue::Text(KindName(kind))};
+    std::vector<BindValue> binds{BindValue::Int(org_id)};
     binds.insert(binds.end(), where.binds.begin(), where.binds.end());
 
     Lease lease(pool_, caches_);
@@ -644,9 +666,13 @@ class SociStore final : public Store {
     std::vector<BindValue> page = binds;
     page.push_back(BindValue::Int(q.count));
     page.push_back(BindValue::Int(q.offset));
-    lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified" + base + " ORDER BY " + order +
-                     " LIMIT :lim OFFSET :off",
-                 page, 5, [&](const std::vector<std::string>& c) { result.rows.push_back(RowOf(c)); });
+    const bool with_groups = q.user_groups && kind == scim::ResourceKind::User;
+    lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified, " + GroupsColumn(with_groups) + base +
+                     " ORDER BY " + order + " LIMIT :lim OFFSET :off",
+                 page, 6, [&](const std::vector<std::string>& c) {
+                   result.rows.push_back(RowOf(c));
+                   if (with_groups) result.groups.push_back(ParseGroupsColumn(c[5]));
+                 });
     const long long got = static_cast<long long>(result.rows.size());
     // A short page that is not empty (or starts at 0) ends the result: the total needs no count(*).
     if (got < q.count && (got > 0 || q.offset == 0))
@@ -852,8 +878,8 @@ class SociStore final : public Store {
     const char* lock = for_update && backend_ == Backend::Postgres ? " FOR UPDATE" : "";
     Rows(sql,
          std::string("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
-                     "WHERE r.org_id = :o AND r.kind = :k AND r.managed = 1 AND r.id = :i") + lock,
-         {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(id)}, 5,
+                     "WHERE r.org_id = :o AND r.kind = ") + KindLiteral(kind) + " AND r.managed = 1 AND r.id = :i" + lock,
+         {BindValue::Int(org_id), BindValue::Text(id)}, 5,
          [&](const std::vector<std::string>& c) { row = RowOf(c); });
     return row;
   }
@@ -1159,6 +1185,29 @@ class SociStore final : public Store {
            {BindValue::Int(org_id), BindValue::Text(group_id), BindValue::Text(id)});
   }
 
+  // A select-list column holding the groups of user row `r` as a JSON array of [pk, id, kind, display]
+  // (NULL when not wanted). Unordered in SQL: a sorter per row costs more than GroupsOf's sort.
+  std::string GroupsColumn(bool wanted) const {
+    if (!wanted) return "NULL";
+    const char* aggregate = backend_ == Backend::Sqlite ? "json_group_array(json_array(g.pk, g.id, g.kind, g.display))"
+                                                        : "json_agg(json_build_array(g.pk, g.id, g.kind, g.display))";
+    return std::string("(SELECT ") + aggregate +
+           " FROM memberships m JOIN resources g ON g.id = m.group_id WHERE m.org_id = r.org_id AND m.member_id = r.id)";
+  }
+
+  // Parses a GroupsColumn value into the user's groups in membership order (the groups' creation order).
+  static std::vector<MemberRef> ParseGroupsColumn(const std::string& column) {
+    std::vector<MemberRef> out;
+    if (column.empty()) return out;
+    std::vector<std::pair<long long, MemberRef>> ordered;
+    for (const auto& g : nlohmann::json::parse(column))
+      ordered.emplace_back(g[0].get<long long>(), MemberRef{g[1].get<std::string>(), g[2].get<std::string>(), g[3].get<std::string>()});
+    std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    out.reserve(ordered.size());
+    for (auto& [pk, ref] : ordered) out.push_back(std::move(ref));
+    return out;
+  }
+
   std::map<std::string, std::vector<MemberRef>> Edges(long long org_id, const std::vector<std::string>& ids,
                                                       bool of_groups) {
     std::map<std::string, std::vector<MemberRef>> out;
@@ -1173,7 +1222,27 @@ class SociStore final : public Store {
     return out;
   }
 
+  // Tells every process sharing the database (and this one) that cached authentications are stale.
+  void AuthChanged() {
+    if (auth_changes_) auth_changes_->Increment();
+  }
+
+  // Successful authentications, by token id + hash of the secret. An entry is used only while the
+  // shared change counter still has the value it was read under (SQLite only: on PostgreSQL every
+  // request asks the database). The lifetime bounds staleness after changes made outside scimitar
+  // (SQL typed into the database by hand).
+  struct CachedTenant {
+    Tenant tenant;
+    uint64_t epoch = 0;
+    std::chrono::steady_clock::time_point expires;
+  };
+  static constexpr size_t kAuthCacheEntries = 4096;
+  static constexpr std::chrono::seconds kAuthCacheLifetime{10};
+
   Backend backend_;
+  std::unique_ptr<store::ChangeCounter> auth_changes_;  // SQLite only
+  std::shared_mutex auth_mu_;                           // guards auth_cache_
+  std::unordered_map<std::string, CachedTenant> auth_cache_;
   soci::connection_pool pool_;
   std::vector<ConnectionCache> caches_;  // one per pooled connection; destroyed before the pool
   std::unordered_map<const soci::session*, size_t> cache_of_;  // pooled session -> its cache; fixed at start
