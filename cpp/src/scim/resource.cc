@@ -230,7 +230,7 @@ Projection ParseProjection(const ResourceTypeDef& type, const std::string& attri
 
 std::string ETagOf(long long version) { return "W/\"" + std::to_string(version) + "\""; }
 
-nlohmann::json Render(const ResourceTypeDef& type, const ResourceRow& row, const std::string& base_url,
+nlohmann::json Render(const ResourceTypeDef& type, ResourceRow row, const std::string& base_url,
                       const std::vector<MemberRef>* edges, const Projection& projection) {
   const SchemaDef& common = CommonAttributes();
   nlohmann::json out = nlohmann::json::object();
@@ -240,18 +240,18 @@ nlohmann::json Render(const ResourceTypeDef& type, const ResourceRow& row, const
   for (auto it = row.doc.begin(); it != row.doc.end(); ++it)
     if (it.key().rfind("urn:", 0) == 0 && !type.SchemaFor(it.key())) {
       schemas.push_back(it.key());
-      out[it.key()] = it.value();
+      out[it.key()] = std::move(it.value());
     }
-  out["schemas"] = schemas;
+  out["schemas"] = std::move(schemas);
   out["id"] = row.id;
-  auto emit = [&](const SchemaDef& schema, bool ext, const AttributeDef& attr, const nlohmann::json& value, nlohmann::json& into) {
+  auto emit = [&](const SchemaDef& schema, bool ext, const AttributeDef& attr, nlohmann::json&& value, nlohmann::json& into) {
     ResolvedAttr a{&schema, ext, &attr, nullptr};
     if (!projection.Wants(a)) return;
-    nlohmann::json v = value;
-    FilterSubs(v, a, projection);
-    into[attr.name] = std::move(v);
+    FilterSubs(value, a, projection);
+    into[attr.name] = std::move(value);
   };
-  if (auto it = row.doc.find("externalId"); it != row.doc.end()) emit(common, false, *common.Find("externalId"), *it, out);
+  if (auto it = row.doc.find("externalId"); it != row.doc.end())
+    emit(common, false, *common.Find("externalId"), std::move(*it), out);
   for (const auto& attr : type.core->attributes) {
     if (IsMembershipAttr(type, attr.name)) {
       if (!edges) continue;
@@ -262,17 +262,17 @@ nlohmann::json Render(const ResourceTypeDef& type, const ResourceRow& row, const
         item["type"] = type.kind == ResourceKind::Group ? e.type : "direct";
         list.push_back(std::move(item));
       }
-      emit(*type.core, false, attr, list, out);
+      emit(*type.core, false, attr, std::move(list), out);
       continue;
     }
-    if (auto it = row.doc.find(attr.name); it != row.doc.end()) emit(*type.core, false, attr, *it, out);
+    if (auto it = row.doc.find(attr.name); it != row.doc.end()) emit(*type.core, false, attr, std::move(*it), out);
   }
   for (const auto* ext : type.extensions) {
     auto it = row.doc.find(ext->id);
     if (it == row.doc.end()) continue;
     nlohmann::json ext_out = nlohmann::json::object();
     for (const auto& attr : ext->attributes)
-      if (auto a = it->find(attr.name); a != it->end()) emit(*ext, true, attr, *a, ext_out);
+      if (auto a = it->find(attr.name); a != it->end()) emit(*ext, true, attr, std::move(*a), ext_out);
     if (!ext_out.empty()) out[ext->id] = std::move(ext_out);
   }
   emit(common, false, *common.Find("meta"),

@@ -56,7 +56,7 @@ std::optional<long long> ExpectedVersion(const std::optional<std::string>& if_ma
   return version;
 }
 
-Response ScimService::Resource(const scim::ResourceTypeDef& type, const Tenant& t, const ResourceRow& row, int status,
+Response ScimService::Resource(const scim::ResourceTypeDef& type, const Tenant& t, ResourceRow row, int status,
                                const std::string& base_url, const scim::Projection& projection,
                                const std::vector<MemberRef>* loaded_edges) const {
   std::vector<MemberRef> edges;
@@ -68,9 +68,9 @@ Response ScimService::Resource(const scim::ResourceTypeDef& type, const Tenant& 
   }
   Response r;
   r.status = status;
-  r.body = scim::Render(type, row, base_url, want_edges ? loaded_edges : nullptr, projection);
   r.headers["ETag"] = scim::ETagOf(row.version);
   r.headers["Location"] = base_url + type.endpoint + "/" + row.id;
+  r.body = scim::Render(type, std::move(row), base_url, want_edges ? loaded_edges : nullptr, projection);
   return r;
 }
 
@@ -127,11 +127,11 @@ QueryResult ScimService::Page(const Tenant& t, ResourceKind kind, const Query& q
     members = store_.MembersOf(t.org_id, ids);
   }
   for (size_t i = 0; i < found.rows.size(); ++i) {
-    const auto& row = found.rows[i];
+    auto& row = found.rows[i];
     const std::vector<MemberRef>* edges = !want_edges ? nullptr
                                           : kind == ResourceKind::User ? &found.groups[i]
                                                                        : &members[row.id];
-    out.push_back(scim::Render(type, row, base_url, edges, projection));
+    out.push_back(scim::Render(type, std::move(row), base_url, edges, projection));
   }
   return found;
 }
@@ -233,7 +233,7 @@ Response ScimService::Get(const Tenant& t, ResourceKind kind, const std::string&
       return r;
     }
   }
-  return Resource(type, t, *row, 200, base_url, projection, user_groups ? &groups : nullptr);
+  return Resource(type, t, std::move(*row), 200, base_url, projection, user_groups ? &groups : nullptr);
 }
 
 Response ScimService::Create(const Tenant& t, ResourceKind kind, const nlohmann::json& body, const std::string& base_url) const {

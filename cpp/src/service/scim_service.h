@@ -78,12 +78,13 @@ class ScimService {
 
  private:
   // Renders `row`; its edges (a group's members, a user's groups) are loaded unless given.
-  Response Resource(const scim::ResourceTypeDef& type, const Tenant& t, const ResourceRow& row, int status,
+  Response Resource(const scim::ResourceTypeDef& type, const Tenant& t, ResourceRow row, int status,
                     const std::string& base_url, const scim::Projection& projection,
                     const std::vector<MemberRef>* loaded_edges = nullptr) const;
   // Whether `projection` returns the edges (members or groups) of resources of `type`.
   static bool WantsEdges(const scim::ResourceTypeDef& type, const scim::Projection& projection);
-  // Runs q and renders its rows into `out` (one membership query for the whole page).
+  // Runs q and renders its rows into `out` (one membership query for a page of groups); the rows of
+  // the result it returns are moved from.
   QueryResult Page(const Tenant& t, scim::ResourceKind kind, const Query& q, const scim::Projection& projection,
                    const std::string& base_url, nlohmann::json& out) const;
   Response RunBulkOperation(const Tenant& t, const std::string& method, const std::string& path,
