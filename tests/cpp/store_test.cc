@@ -214,6 +214,40 @@ TEST_P(StoreTest, TokensAuthenticateUntilRevokedOrOwnerDeactivated) {
   EXPECT_THROW(store_->RevokeToken(other_, id), ScimError);
 }
 
+// A user's groups come with the row, on GET and on every page of a list, in the groups' creation
+// order whatever order the memberships were made in.
+TEST_P(StoreTest, UsersCarryTheirGroupsInCreationOrder) {
+  ResourceRow u = User("u"), v = User("v"), lonely = User("w");
+  ResourceRow g1 = store_->Create(org_, ResourceKind::Group, {{"displayName", "First"}}, {});
+  ResourceRow g2 = store_->Create(org_, ResourceKind::Group, {{"displayName", "Second"}}, {v.id});
+  ResourceRow g3 = store_->Create(org_, ResourceKind::Group, {{"displayName", "Third"}}, {u.id});
+  MemberChanges add_u;
+  add_u.add = {u.id};
+  Put(org_, ResourceKind::Group, g1.id, {{"displayName", "First"}}, 1, add_u);  // u joins Third, then First
+  auto names = [](const std::vector<MemberRef>& refs) {
+    std::vector<std::string> out;
+    for (const auto& r : refs) out.push_back(r.display);
+    return out;
+  };
+  std::vector<MemberRef> groups;
+  ASSERT_TRUE(store_->Get(org_, ResourceKind::User, u.id, &groups));
+  EXPECT_EQ(names(groups), (std::vector<std::string>{"First", "Third"}));
+  EXPECT_EQ(groups[0].id, g1.id);
+  EXPECT_EQ(groups[0].type, "Group");
+  Query q;
+  q.user_groups = true;
+  QueryResult page = store_->Find(org_, ResourceKind::User, q);
+  ASSERT_EQ(page.rows.size(), 3u);
+  ASSERT_EQ(page.groups.size(), 3u);
+  EXPECT_EQ(page.rows[0].id, u.id);
+  EXPECT_EQ(names(page.groups[0]), (std::vector<std::string>{"First", "Third"}));
+  EXPECT_EQ(names(page.groups[1]), std::vector<std::string>{"Second"});
+  EXPECT_TRUE(page.groups[2].empty());
+  EXPECT_EQ(page.rows[2].id, lonely.id);
+  q.user_groups = false;
+  EXPECT_TRUE(store_->Find(org_, ResourceKind::User, q).groups.empty());
+}
+
 // Another process (here: a second store on the same database) revokes a token, deactivates its owner,
 // switches SCIM off or declares a schema: the next authentication sees it, although successful
 // authentications are cached.
