@@ -703,7 +703,7 @@ class SociStore final : public Store {
     long long changed = 0;
     for (size_t at = 0; at < ids.size(); at += 500) {
       Lease lease(pool_, caches_);
-    soci::session& sql = lease.sql();
+      soci::session& sql = lease.sql();
       Txn tx(sql, backend_, writer_.get());
       changed += Recompute(sql, org_id, {ids.begin() + static_cast<long>(at),
                                          ids.begin() + static_cast<long>(std::min(ids.size(), at + 500))}, {});
