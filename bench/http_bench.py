@@ -3,7 +3,8 @@ GET /Users/{id}, GET /Users?filter=userName eq "...", and PATCH group add one me
 100,000 users stored, at concurrency 16; each figure also as a fraction of a bare Poco handler (same
 server settings) measured in the same run. Every scenario runs REPEATS times; medians are printed.
 
-Run: bench/run_http.sh   (builds bench/bare_poco, needs wrk)
+Run: bench/run_http.sh   (builds bench/bare_poco, needs wrk; BENCH_LAYERS=1 adds two shorter requests that
+show where a lookup's time goes)
 """
 
 from __future__ import annotations
@@ -142,6 +143,13 @@ request = function()
 end
 """, token),
     }
+    if os.environ.get("BENCH_LAYERS"):  # where a lookup's time goes: the same path, cut shorter
+        scenarios["GET /ServiceProviderConfig"] = lua("""
+request = function() return wrk.format("GET", "/scim/v2/ServiceProviderConfig") end
+""", token)
+        scenarios["GET /Users/{unknown id} (404)"] = lua("""
+request = function() return wrk.format("GET", "/scim/v2/Users/00000000-0000-7000-8000-" .. math.random(100000000000, 999999999999)) end
+""", token)
     results: dict[str, list[dict]] = {name: [] for name in scenarios}
     bare_results: list[dict] = []
     bare, bare_port = start([bare_exe, "0", str(THREADS)])
