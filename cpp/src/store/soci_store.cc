@@ -61,8 +61,9 @@ std::string RandomString(size_t n) {
 
 const char* KindName(scim::ResourceKind k) { return k == scim::ResourceKind::User ? "User" : "Group"; }
 
-// The kind as a SQL literal, for reads. Bound as a parameter, SQLite matches it against the partial
-// index's `kind = 'User'` at plan time and then re-prepares the statement on every execution.
+// The kind as it is written in SQL (KindName is for messages). Bound as a parameter instead, SQLite
+// matches it against the partial index's `kind = 'User'` at plan time and then re-prepares the
+// statement on every execution.
 const char* KindLiteral(scim::ResourceKind k) { return k == scim::ResourceKind::User ? "'User'" : "'Group'"; }
 
 bool IsUniqueViolation(const soci::soci_error& e) {
@@ -842,12 +843,14 @@ class SociStore final : public Store {
 
   std::map<std::string, std::vector<MemberRef>> MembersOf(long long org_id,
                                                           const std::vector<std::string>& group_ids) override {
-    return Edges(org_id, group_ids, /*of_groups=*/true);
+    Lease lease(pool_, caches_);
+    return Edges(lease.sql(), org_id, group_ids, /*of_groups=*/true);
   }
 
   std::map<std::string, std::vector<MemberRef>> GroupsOf(long long org_id,
                                                          const std::vector<std::string>& user_ids) override {
-    return Edges(org_id, user_ids, /*of_groups=*/false);
+    Lease lease(pool_, caches_);
+    return Edges(lease.sql(), org_id, user_ids, /*of_groups=*/false);
   }
 
  private:
@@ -941,11 +944,11 @@ class SociStore final : public Store {
     }
     try {
       Exec(sql, "INSERT INTO resources (id, org_id, kind, managed, name, name_folded, display, external_id, active, doc, "
-                "version, created, modified) SELECT " + Field(0) + ", :o, :k, 1, " + Field(1) + ", " + Field(2) + ", " +
+                "version, created, modified) SELECT " + Field(0) + ", :o, " + KindLiteral(kind) + ", 1, " + Field(1) + ", " +
+                Field(2) + ", " +
                 Field(3) + ", " + Field(4) + ", " + Field(5, "INTEGER") + ", " +
                 Field(6, backend_ == Backend::Postgres ? "JSONB" : nullptr) + ", 1, :c, :m" + JsonRows(":rows"),
-           {BindValue::Int(org_id), BindValue::Text(KindName(kind)), BindValue::Text(now), BindValue::Text(now),
-            BindValue::Text(DumpDoc(values))});
+           {BindValue::Int(org_id), BindValue::Text(now), BindValue::Text(now), BindValue::Text(DumpDoc(values))});
     } catch (const soci::soci_error& e) {
       if (!IsUniqueViolation(e)) throw;
       if (docs.size() == 1)
@@ -1120,14 +1123,8 @@ class SociStore final : public Store {
                                                  : " AND r.org_id = :o AND r.kind = 'User'") + " AND r.managed = 1",
            {list, BindValue::Int(org_id)}, 2,
            [&](const std::vector<std::string>& c) { docs[c[0]] = nlohmann::json::parse(c[1]); });
-      std::map<std::string, nlohmann::json> groups;
-      Rows(sql, "SELECT m.member_id, g.id, g.display FROM memberships m JOIN resources g ON g.id = m.group_id "
-                "WHERE m.org_id = :o AND " + InJsonList("m.member_id", ":ids") + " ORDER BY g.pk",
-           {BindValue::Int(org_id), list}, 3, [&](const std::vector<std::string>& c) {
-             auto& g = groups[c[0]];
-             if (g.is_null()) g = nlohmann::json::array();
-             g.push_back({{"id", c[1]}, {"display", c[2]}});
-           });
+      auto groups = Edges(sql, org_id, {ids.begin() + static_cast<long>(at), ids.begin() + static_cast<long>(end)},
+                          /*of_groups=*/false);
       std::map<std::string, StoredDecision> before;
       Rows(sql, "SELECT d.user_id, '', d.provisioned, d.detail, d.error, d.updated FROM decisions d "
                 "WHERE " + InJsonList("d.user_id", ":ids"),
@@ -1139,7 +1136,8 @@ class SociStore final : public Store {
         DecisionInput in = base;
         in.user_id = ids[i];
         in.user = std::move(doc->second);
-        if (auto g = groups.find(ids[i]); g != groups.end()) in.groups = std::move(g->second);
+        if (auto g = groups.find(ids[i]); g != groups.end())
+          for (const auto& ref : g->second) in.groups.push_back({{"id", ref.id}, {"display", ref.display}});
         inputs.push_back(std::move(in));
       }
       std::vector<nlohmann::json> outs = maker->DecideMany(inputs);
@@ -1208,17 +1206,18 @@ class SociStore final : public Store {
     return out;
   }
 
-  std::map<std::string, std::vector<MemberRef>> Edges(long long org_id, const std::vector<std::string>& ids,
-                                                      bool of_groups) {
+  // The members of groups `ids` (of_groups) or the groups of users `ids`, in creation order, read
+  // on `sql` (inside the caller's transaction when there is one).
+  std::map<std::string, std::vector<MemberRef>> Edges(soci::session& sql, long long org_id,
+                                                      const std::vector<std::string>& ids, bool of_groups) {
     std::map<std::string, std::vector<MemberRef>> out;
     if (ids.empty()) return out;
     const std::string key = of_groups ? "m.group_id" : "m.member_id";
     const std::string other = of_groups ? "m.member_id" : "m.group_id";
-    Lease lease(pool_, caches_);
-    lease.Select("SELECT " + key + ", r.id, r.kind, r.display FROM memberships m JOIN resources r ON r.id = " + other +
-                     " WHERE m.org_id = :o AND " + InJsonList(key, ":ids") + " ORDER BY r.pk",
-                 {BindValue::Int(org_id), BindValue::Text(DumpDoc(nlohmann::json(ids)))}, 4,
-                 [&](const std::vector<std::string>& c) { out[c[0]].push_back(MemberRef{c[1], c[2], c[3]}); });
+    Rows(sql, "SELECT " + key + ", r.id, r.kind, r.display FROM memberships m JOIN resources r ON r.id = " + other +
+                  " WHERE m.org_id = :o AND " + InJsonList(key, ":ids") + " ORDER BY r.pk",
+         {BindValue::Int(org_id), BindValue::Text(DumpDoc(nlohmann::json(ids)))}, 4,
+         [&](const std::vector<std::string>& c) { out[c[0]].push_back(MemberRef{c[1], c[2], c[3]}); });
     return out;
   }
 
