@@ -165,7 +165,7 @@ PYBIND11_MODULE(_core, m) {
              scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
              scimitar::service::ListParams p{filter, sort_by, sort_order, std::to_string(start), std::to_string(count),
                                              attributes, excluded};
-             return Dump(service.List(TenantOf(s, slug), KindOf(kind), p, "").body);
+             return service.List(TenantOf(s, slug), KindOf(kind), p, "").body;
            }, release())
       .def("declare_schema", [](Store& s, const std::string& slug, const std::string& resource_type,
                                 const std::string& schema) {

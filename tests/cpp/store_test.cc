@@ -42,7 +42,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     Query q;
     q.filter = f.get();
     std::vector<std::string> out;
-    for (const auto& r : store_->Find(org ? org : org_, ResourceKind::User, q).rows) out.push_back(r.doc["userName"]);
+    for (const auto& r : store_->Find(org ? org : org_, ResourceKind::User, q).rows) out.push_back(r.doc()["userName"]);
     return out;
   }
 
@@ -107,11 +107,11 @@ TEST_P(StoreTest, PagingAndSortingAreExact) {
   QueryResult r = store_->Find(org_, ResourceKind::User, q);
   EXPECT_EQ(r.total, 5);
   ASSERT_EQ(r.rows.size(), 2u);
-  EXPECT_EQ(r.rows[0].doc["userName"], "b");
-  EXPECT_EQ(r.rows[1].doc["userName"], "c");
+  EXPECT_EQ(r.rows[0].doc()["userName"], "b");
+  EXPECT_EQ(r.rows[1].doc()["userName"], "c");
   q.descending = true;
   r = store_->Find(org_, ResourceKind::User, q);
-  EXPECT_EQ(r.rows[0].doc["userName"], "d");
+  EXPECT_EQ(r.rows[0].doc()["userName"], "d");
   q.count = 0;
   r = store_->Find(org_, ResourceKind::User, q);
   EXPECT_EQ(r.total, 5);
@@ -128,7 +128,7 @@ TEST_P(StoreTest, UpdatesCheckVersionsAndNeverLoseAWrite) {
   } catch (const ScimError& e) {
     EXPECT_EQ(e.status(), 412);
   }
-  EXPECT_EQ(store_->Get(org_, ResourceKind::User, u.id)->doc["title"], "A");
+  EXPECT_EQ(store_->Get(org_, ResourceKind::User, u.id)->doc()["title"], "A");
   // Another organization cannot see or change it.
   EXPECT_FALSE(store_->Get(other_, ResourceKind::User, u.id));
   EXPECT_THROW(Put(other_, ResourceKind::User, u.id, {{"userName", "x"}}, std::nullopt), ScimError);
@@ -140,7 +140,7 @@ TEST_P(StoreTest, ConcurrentModificationsAllLand) {
   auto worker = [&] {
     for (int i = 0; i < 10; ++i)
       store_->Modify(org_, ResourceKind::User, u.id, std::nullopt, [](const ResourceRow& cur) {
-        json doc = cur.doc;
+        json doc = cur.doc();
         doc["title"] = std::to_string(std::stoi(doc["title"].get<std::string>()) + 1);
         return std::make_pair(doc, MemberChanges{});
       });
@@ -150,7 +150,7 @@ TEST_P(StoreTest, ConcurrentModificationsAllLand) {
   b.join();
   c.join();
   ResourceRow done = *store_->Get(org_, ResourceKind::User, u.id);
-  EXPECT_EQ(done.doc["title"], "30");
+  EXPECT_EQ(done.doc()["title"], "30");
   EXPECT_EQ(done.version, 31);
 }
 
@@ -180,7 +180,7 @@ TEST_P(StoreTest, MembershipsChangeEdgeByEdge) {
   MemberChanges bad;
   bad.add = {foreign.id};
   EXPECT_THROW(Put(org_, ResourceKind::Group, g.id, {{"displayName", "G2"}}, 2, bad), ScimError);
-  EXPECT_EQ(store_->Get(org_, ResourceKind::Group, g.id)->doc["displayName"], "G");
+  EXPECT_EQ(store_->Get(org_, ResourceKind::Group, g.id)->doc()["displayName"], "G");
   // Deleting a user removes its memberships.
   store_->Delete(org_, ResourceKind::User, a.id, std::nullopt);
   EXPECT_EQ(store_->MembersOf(org_, {g.id})[g.id].size(), 1u);
@@ -289,8 +289,8 @@ TEST_P(StoreTest, CreateManyIsAllOrNothing) {
   docs[1]["userName"] = "new2@x.test";
   auto made = store_->CreateMany(org_, ResourceKind::User, docs);
   ASSERT_EQ(made.size(), 2u);
-  EXPECT_EQ(made[1].doc["userName"], "new2@x.test");
-  EXPECT_EQ(store_->Get(org_, ResourceKind::User, made[0].id)->doc["externalId"], "n1");
+  EXPECT_EQ(made[1].doc()["userName"], "new2@x.test");
+  EXPECT_EQ(store_->Get(org_, ResourceKind::User, made[0].id)->doc()["externalId"], "n1");
   EXPECT_EQ(Names("emails pr or userName sw \"new\""), (std::vector<std::string>{"new1@x.test", "new2@x.test"}));
 }
 
@@ -300,7 +300,7 @@ TEST_P(StoreTest, FindByKeyMatchesExternalIdsExactlyAndNamesInAnyCase) {
   User("ann@x.test", {{"externalId", "E-1"}}, other_);  // another organization
   auto names = [](const std::vector<ResourceRow>& rows) {
     std::vector<std::string> out;
-    for (const auto& r : rows) out.push_back(r.doc["userName"]);
+    for (const auto& r : rows) out.push_back(r.doc()["userName"]);
     std::sort(out.begin(), out.end());
     return out;
   };

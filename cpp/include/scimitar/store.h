@@ -68,10 +68,14 @@ struct SchemaExtension {
 
 struct ResourceRow {
   std::string id;
-  nlohmann::json doc;  // the stored attributes, without id, meta and membership
+  // The stored attributes (without id, meta and membership) as the database holds them: the text of
+  // one JSON object. Reads hand it on unparsed, so a lookup renders it without building a tree.
+  std::string doc_text;
   long long version = 0;
   std::string created;
   std::string modified;
+
+  nlohmann::json doc() const { return nlohmann::json::parse(doc_text); }  // parses on every call
 };
 
 struct MemberRef {

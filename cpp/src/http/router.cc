@@ -12,8 +12,9 @@ using service::Response;
 Response ErrorResponse(int status, const std::string& scim_type, const std::string& detail) {
   Response r;
   r.status = status;
-  r.body = {{"schemas", {scim::kErrorUrn}}, {"status", std::to_string(status)}, {"detail", detail}};
-  if (!scim_type.empty()) r.body["scimType"] = scim_type;
+  nlohmann::json body = {{"schemas", {scim::kErrorUrn}}, {"status", std::to_string(status)}, {"detail", detail}};
+  if (!scim_type.empty()) body["scimType"] = scim_type;
+  r.SetJson(body);
   if (status == 401) r.headers["WWW-Authenticate"] = "Bearer realm=\"scimitar\"";
   return r;
 }

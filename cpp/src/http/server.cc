@@ -26,15 +26,14 @@ namespace {
 void Write(const service::Response& r, Poco::Net::HTTPServerResponse& out) {
   out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
   for (const auto& [k, v] : r.headers) out.set(k, v);
-  if (r.body.is_null() || r.status == 204 || r.status == 304) {
+  if (r.body.empty() || r.status == 204 || r.status == 304) {
     out.setContentLength(0);
     out.send();
     return;
   }
-  std::string text = r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   out.setContentType("application/scim+json");
-  out.setContentLength(static_cast<std::streamsize>(text.size()));
-  out.send().write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.setContentLength(static_cast<std::streamsize>(r.body.size()));
+  out.send().write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
 }
 
 class Handler final : public Poco::Net::HTTPRequestHandler {

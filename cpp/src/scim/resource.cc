@@ -1,6 +1,7 @@
 #include "scim/resource.h"
 
 #include "scim/datetime.h"
+#include "scim/json_text.h"
 
 #include "scimitar/error.h"
 
@@ -230,59 +231,95 @@ Projection ParseProjection(const ResourceTypeDef& type, const std::string& attri
 
 std::string ETagOf(long long version) { return "W/\"" + std::to_string(version) + "\""; }
 
-nlohmann::json Render(const ResourceTypeDef& type, ResourceRow row, const std::string& base_url,
-                      const std::vector<MemberRef>* edges, const Projection& projection) {
+namespace {
+
+// Whether the projection names sub-attributes of `a` (then its value must be trimmed).
+bool SelectsSubs(const ResolvedAttr& a, const Projection& p) {
+  auto sub_of_a = [&](const ResolvedAttr& x) { return x.attr == a.attr && x.sub; };
+  return std::any_of(p.include.begin(), p.include.end(), sub_of_a) ||
+         std::any_of(p.exclude.begin(), p.exclude.end(), sub_of_a);
+}
+
+std::string Quoted(std::string_view s) {
+  std::string out;
+  AppendQuoted(out, s);
+  return out;
+}
+
+// The membership list: the group's members, or the user's groups (type "direct").
+std::string EdgesText(const ResourceTypeDef& type, const std::vector<MemberRef>& edges, const std::string& base_url) {
+  std::string out = "[";
+  for (const auto& e : edges) {
+    if (out.size() > 1) out += ',';
+    out += "{\"$ref\":";
+    AppendQuoted(out, base_url + (e.type == "User" ? "/Users/" : "/Groups/") + e.id);
+    out += ",\"display\":";
+    AppendQuoted(out, e.display);
+    out += ",\"type\":";
+    AppendQuoted(out, type.kind == ResourceKind::Group ? e.type : std::string("direct"));
+    out += ",\"value\":";
+    AppendQuoted(out, e.id);
+    out += '}';
+  }
+  return out + ']';
+}
+
+}  // namespace
+
+std::string Render(const ResourceTypeDef& type, const ResourceRow& row, const std::string& base_url,
+                   const std::vector<MemberRef>* edges, const Projection& projection) {
   const SchemaDef& common = CommonAttributes();
-  nlohmann::json out = nlohmann::json::object();
-  nlohmann::json schemas = {type.core->id};
-  for (const auto* ext : type.extensions)
-    if (row.doc.contains(ext->id)) schemas.push_back(ext->id);
-  for (auto it = row.doc.begin(); it != row.doc.end(); ++it)
-    if (it.key().rfind("urn:", 0) == 0 && !type.SchemaFor(it.key())) {
-      schemas.push_back(it.key());
-      out[it.key()] = std::move(it.value());
-    }
-  out["schemas"] = std::move(schemas);
-  out["id"] = row.id;
-  auto emit = [&](const SchemaDef& schema, bool ext, const AttributeDef& attr, nlohmann::json&& value, nlohmann::json& into) {
+  const auto members = ObjectMembers(row.doc_text);
+  auto find = [](const auto& in, const std::string& key) -> const std::string_view* {
+    for (const auto& [k, v] : in)
+      if (k == key) return &v;
+    return nullptr;
+  };
+  auto emit = [&](const SchemaDef& schema, bool ext, const AttributeDef& attr, std::string value, ObjectWriter& into) {
     ResolvedAttr a{&schema, ext, &attr, nullptr};
     if (!projection.Wants(a)) return;
-    FilterSubs(value, a, projection);
-    into[attr.name] = std::move(value);
+    if (SelectsSubs(a, projection)) {
+      nlohmann::json tree = nlohmann::json::parse(value);
+      FilterSubs(tree, a, projection);
+      value = tree.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    into.Add(attr.name, std::move(value));
   };
-  if (auto it = row.doc.find("externalId"); it != row.doc.end())
-    emit(common, false, *common.Find("externalId"), std::move(*it), out);
+
+  ObjectWriter out;
+  std::string schemas = "[" + Quoted(type.core->id);
+  for (const auto* ext : type.extensions)
+    if (find(members, ext->id)) schemas += "," + Quoted(ext->id);
+  // Extensions nobody declared (kept verbatim when the client listed them in "schemas").
+  for (const auto& [key, value] : members)
+    if (key.rfind("urn:", 0) == 0 && !type.SchemaFor(key)) {
+      schemas += "," + Quoted(key);
+      out.Add(key, std::string(value));
+    }
+  out.Add("schemas", schemas + "]");
+  out.Add("id", Quoted(row.id));
+  if (const auto* v = find(members, "externalId")) emit(common, false, *common.Find("externalId"), std::string(*v), out);
   for (const auto& attr : type.core->attributes) {
     if (IsMembershipAttr(type, attr.name)) {
-      if (!edges) continue;
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& e : *edges) {
-        std::string endpoint = e.type == "User" ? "/Users/" : "/Groups/";
-        nlohmann::json item = {{"value", e.id}, {"$ref", base_url + endpoint + e.id}, {"display", e.display}};
-        item["type"] = type.kind == ResourceKind::Group ? e.type : "direct";
-        list.push_back(std::move(item));
-      }
-      emit(*type.core, false, attr, std::move(list), out);
+      if (edges) emit(*type.core, false, attr, EdgesText(type, *edges, base_url), out);
       continue;
     }
-    if (auto it = row.doc.find(attr.name); it != row.doc.end()) emit(*type.core, false, attr, std::move(*it), out);
+    if (const auto* v = find(members, attr.name)) emit(*type.core, false, attr, std::string(*v), out);
   }
   for (const auto* ext : type.extensions) {
-    auto it = row.doc.find(ext->id);
-    if (it == row.doc.end()) continue;
-    nlohmann::json ext_out = nlohmann::json::object();
+    const auto* v = find(members, ext->id);
+    if (!v || v->empty() || v->front() != '{') continue;
+    const auto ext_members = ObjectMembers(*v);
+    ObjectWriter ext_out;
     for (const auto& attr : ext->attributes)
-      if (auto a = it->find(attr.name); a != it->end()) emit(*ext, true, attr, std::move(*a), ext_out);
-    if (!ext_out.empty()) out[ext->id] = std::move(ext_out);
+      if (const auto* a = find(ext_members, attr.name)) emit(*ext, true, attr, std::string(*a), ext_out);
+    if (!ext_out.empty()) out.Add(ext->id, ext_out.Finish());
   }
-  emit(common, false, *common.Find("meta"),
-       {{"resourceType", type.name},
-        {"created", row.created},
-        {"lastModified", row.modified},
-        {"location", base_url + type.endpoint + "/" + row.id},
-        {"version", ETagOf(row.version)}},
-       out);
-  return out;
+  std::string meta = "{\"created\":" + Quoted(row.created) + ",\"lastModified\":" + Quoted(row.modified) +
+                     ",\"location\":" + Quoted(base_url + type.endpoint + "/" + row.id) +
+                     ",\"resourceType\":" + Quoted(type.name) + ",\"version\":" + Quoted(ETagOf(row.version)) + "}";
+  emit(common, false, *common.Find("meta"), std::move(meta), out);
+  return out.Finish();
 }
 
 }  // namespace scimitar::scim

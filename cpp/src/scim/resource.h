@@ -34,10 +34,11 @@ struct Projection {
 };
 Projection ParseProjection(const ResourceTypeDef& type, const std::string& attributes, const std::string& excluded);
 
-// Renders a stored row as a SCIM resource, moving the values out of the row's document (pass a copy
-// to keep it). `edges` are the group's members or the user's groups (nullptr: not loaded, omitted).
-nlohmann::json Render(const ResourceTypeDef& type, ResourceRow row, const std::string& base_url,
-                      const std::vector<MemberRef>* edges, const Projection& projection);
+// Renders a stored row as a SCIM resource: its JSON text, keys in nlohmann::json's order. Stored
+// values are copied as text; only an attribute whose sub-attributes the projection selects is parsed.
+// `edges` are the group's members or the user's groups (nullptr: not loaded, omitted).
+std::string Render(const ResourceTypeDef& type, const ResourceRow& row, const std::string& base_url,
+                   const std::vector<MemberRef>* edges, const Projection& projection);
 
 std::string ETagOf(long long version);
 

@@ -153,7 +153,9 @@ Response ScimService::Bulk(const Tenant& t, const nlohmann::json& body, const st
         op.path = op.path.substr(0, at + 1) + ids.at(op.path.substr(at + 8));
       try {
         Response r = RunBulkOperation(t, op.method, op.path, op.data, op.version, base_url);
-        if (!op.bulk_id.empty() && r.body.is_object() && r.body.contains("id")) ids[op.bulk_id] = r.body["id"];
+        if (!op.bulk_id.empty())  // the resource's id ends its Location
+          if (auto it = r.headers.find("Location"); it != r.headers.end())
+            ids[op.bulk_id] = it->second.substr(it->second.rfind('/') + 1);
         record(op, r.status, &r, nullptr);
       } catch (const ScimError& e) {
         nlohmann::json err = ErrorBody(e.status(), e.scim_type(), e.what());
@@ -177,7 +179,7 @@ Response ScimService::Bulk(const Tenant& t, const nlohmann::json& body, const st
   for (auto& r : results)
     if (!r.is_null()) out.push_back(std::move(r));
   Response r;
-  r.body = {{"schemas", {kBulkResponseUrn}}, {"Operations", std::move(out)}};
+  r.SetJson({{"schemas", {kBulkResponseUrn}}, {"Operations", std::move(out)}});
   return r;
 }
 

@@ -60,8 +60,16 @@ std::vector<PreparedRow> ImportPass(Store& store, const Tenant& t, ResourceKind 
 
   std::vector<std::string> key_values;
   for (const auto& row : now) key_values.push_back(row.key);
-  std::map<std::string, std::vector<ResourceRow>> stored;
-  for (auto& r : store.FindByKey(t.org_id, kind, key.by_name, key_values)) stored[key.Of(r.doc)].push_back(std::move(r));
+  struct Stored {
+    ResourceRow row;
+    nlohmann::json doc;  // row.doc(), parsed once
+  };
+  std::map<std::string, std::vector<Stored>> stored;
+  for (auto& r : store.FindByKey(t.org_id, kind, key.by_name, key_values)) {
+    nlohmann::json doc = r.doc();
+    std::string k = key.Of(doc);
+    stored[k].push_back(Stored{std::move(r), std::move(doc)});
+  }
 
   // userNames that new rows would take from other users, found now rather than by a failed batch.
   std::set<std::string> taken;
@@ -70,13 +78,13 @@ std::vector<PreparedRow> ImportPass(Store& store, const Tenant& t, ResourceKind 
     for (const auto& row : now)
       if (!stored.count(row.key)) new_names.push_back(row.name);
     for (const auto& r : store.FindByKey(t.org_id, kind, /*by_name=*/true, new_names))
-      taken.insert(scim::ToLower(r.doc.value(name_attr, "")));
+      taken.insert(scim::ToLower(r.doc().value(name_attr, "")));
   }
   // Current members of the stored groups whose rows list members, in one query.
   std::vector<std::string> group_ids;
   for (const auto& row : now)
     if (auto s = stored.find(row.key); row.n.members && s != stored.end() && s->second.size() == 1)
-      group_ids.push_back(s->second[0].id);
+      group_ids.push_back(s->second[0].row.id);
   auto members_now = group_ids.empty() ? std::map<std::string, std::vector<MemberRef>>{}
                                         : store.MembersOf(t.org_id, group_ids);
 
@@ -94,7 +102,7 @@ std::vector<PreparedRow> ImportPass(Store& store, const Tenant& t, ResourceKind 
       }
       if (found->second.size() > 1)
         throw Uniqueness(key.attr + " '" + row.n.doc.value(key.attr, "") + "' matches several resources");
-      const ResourceRow& current = found->second[0];
+      const ResourceRow& current = found->second[0].row;
       result["id"] = current.id;
       MemberChanges members;
       bool same_members = true;
@@ -108,7 +116,7 @@ std::vector<PreparedRow> ImportPass(Store& store, const Tenant& t, ResourceKind 
         want.erase(std::unique(want.begin(), want.end()), want.end());
         same_members = have == want;
       }
-      if (current.doc == row.n.doc && same_members) {
+      if (found->second[0].doc == row.n.doc && same_members) {
         result["status"] = "unchanged";
         continue;
       }

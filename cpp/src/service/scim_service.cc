@@ -26,12 +26,20 @@ long long ParseNonNegative(const std::string& raw, const char* name, long long f
   return v;
 }
 
-nlohmann::json ListResponse(long long total, long long start, nlohmann::json resources) {
-  return {{"schemas", {scim::kListResponseUrn}},
-          {"totalResults", total},
-          {"startIndex", start},
-          {"itemsPerPage", resources.size()},
-          {"Resources", std::move(resources)}};
+// A ListResponse around rendered resources (JSON texts), keys in nlohmann::json's order.
+std::string ListResponse(long long total, long long start, const std::vector<std::string>& resources) {
+  size_t size = 160;
+  for (const auto& r : resources) size += r.size() + 1;
+  std::string out;
+  out.reserve(size);
+  out += "{\"Resources\":[";
+  for (size_t i = 0; i < resources.size(); ++i) {
+    if (i) out += ',';
+    out += resources[i];
+  }
+  out += "],\"itemsPerPage\":" + std::to_string(resources.size()) + ",\"schemas\":[\"" + scim::kListResponseUrn +
+         "\"],\"startIndex\":" + std::to_string(start) + ",\"totalResults\":" + std::to_string(total) + "}";
+  return out;
 }
 
 // Parses a version out of W/"n" or "n"; nullopt if it is not one of ours.
@@ -70,7 +78,7 @@ Response ScimService::Resource(const scim::ResourceTypeDef& type, const Tenant& 
   r.status = status;
   r.headers["ETag"] = scim::ETagOf(row.version);
   r.headers["Location"] = base_url + type.endpoint + "/" + row.id;
-  r.body = scim::Render(type, std::move(row), base_url, want_edges ? loaded_edges : nullptr, projection);
+  r.body = scim::Render(type, row, base_url, want_edges ? loaded_edges : nullptr, projection);
   return r;
 }
 
@@ -113,7 +121,7 @@ bool Descending(const std::string& sort_order) {
 }  // namespace
 
 QueryResult ScimService::Page(const Tenant& t, ResourceKind kind, const Query& q, const scim::Projection& projection,
-                              const std::string& base_url, nlohmann::json& out) const {
+                              const std::string& base_url, std::vector<std::string>& out) const {
   const auto& type = *q.type;
   const bool want_edges = WantsEdges(type, projection);
   // A user's groups come with its row; a page of groups loads its members in one more query.
@@ -127,11 +135,11 @@ QueryResult ScimService::Page(const Tenant& t, ResourceKind kind, const Query& q
     members = store_.MembersOf(t.org_id, ids);
   }
   for (size_t i = 0; i < found.rows.size(); ++i) {
-    auto& row = found.rows[i];
+    const auto& row = found.rows[i];
     const std::vector<MemberRef>* edges = !want_edges ? nullptr
                                           : kind == ResourceKind::User ? &found.groups[i]
                                                                        : &members[row.id];
-    out.push_back(scim::Render(type, std::move(row), base_url, edges, projection));
+    out.push_back(scim::Render(type, row, base_url, edges, projection));
   }
   return found;
 }
@@ -150,10 +158,10 @@ Response ScimService::List(const Tenant& t, ResourceKind kind, const ListParams&
   q.descending = Descending(p.sort_order);
   q.offset = start - 1;
   q.count = count;
-  nlohmann::json resources = nlohmann::json::array();
+  std::vector<std::string> resources;
   QueryResult found = Page(t, kind, q, projection, base_url, resources);
   Response r;
-  r.body = ListResponse(found.total, start, std::move(resources));
+  r.body = ListResponse(found.total, start, resources);
   return r;
 }
 
@@ -185,7 +193,7 @@ Response ScimService::SearchAll(const Tenant& t, const ListParams& p, const std:
     }
   }
   if (!parts[0].applies && !parts[1].applies) throw *first_error;
-  nlohmann::json resources = nlohmann::json::array();
+  std::vector<std::string> resources;
   long long skip = start - 1, want = count, total = 0;
   for (const auto& part : parts) {
     total += part.total;
@@ -210,7 +218,7 @@ Response ScimService::SearchAll(const Tenant& t, const ListParams& p, const std:
     skip = 0;
   }
   Response r;
-  r.body = ListResponse(total, start, std::move(resources));
+  r.body = ListResponse(total, start, resources);
   return r;
 }
 
@@ -277,7 +285,7 @@ Response ScimService::Patch(const Tenant& t, ResourceKind kind, const std::strin
   const auto& type = types->Of(kind);
   scim::Projection projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
   ResourceRow row = store_.Modify(t.org_id, kind, id, ExpectedVersion(pre.if_match), [&](const ResourceRow& current) {
-    scim::PatchOutcome out = scim::ApplyPatch(type, id, current.doc, body);
+    scim::PatchOutcome out = scim::ApplyPatch(type, id, current.doc(), body);
     scim::NormalizedResource n = scim::Normalize(type, out.doc, /*require_schemas=*/false);
     return std::make_pair(n.doc, out.members);
   });
@@ -301,7 +309,7 @@ Response ScimService::Delete(const Tenant& t, ResourceKind kind, const std::stri
 
 Response ScimService::ServiceProviderConfig(const std::string& base_url) const {
   Response r;
-  r.body = {
+  r.SetJson({
       {"schemas", {"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"}},
       {"documentationUri", "https://pypi.org/project/scimitar/"},
       {"patch", {{"supported", true}}},
@@ -318,7 +326,7 @@ Response ScimService::ServiceProviderConfig(const std::string& base_url) const {
          {"name", "OAuth Bearer Token"},
          {"description", "Authentication with a bearer token created by 'scimitar token create'"},
          {"primary", true}}}},
-      {"meta", {{"resourceType", "ServiceProviderConfig"}, {"location", base_url + "/ServiceProviderConfig"}}}};
+      {"meta", {{"resourceType", "ServiceProviderConfig"}, {"location", base_url + "/ServiceProviderConfig"}}}});
   return r;
 }
 
@@ -332,13 +340,13 @@ Response Discovery(const std::vector<const Def*>& all, const std::string& id, Id
   if (!id.empty()) {
     for (const auto* d : all)
       if (id_of(*d) == id) {
-        r.body = to_json(*d);
+        r.SetJson(to_json(*d));
         return r;
       }
     throw NotFound(what + " '" + id + "' not found");
   }
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto* d : all) list.push_back(to_json(*d));
+  std::vector<std::string> list;
+  for (const auto* d : all) list.push_back(to_json(*d).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   r.body = ListResponse(static_cast<long long>(list.size()), 1, list);
   return r;
 }

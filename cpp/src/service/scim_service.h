@@ -83,10 +83,9 @@ class ScimService {
                     const std::vector<MemberRef>* loaded_edges = nullptr) const;
   // Whether `projection` returns the edges (members or groups) of resources of `type`.
   static bool WantsEdges(const scim::ResourceTypeDef& type, const scim::Projection& projection);
-  // Runs q and renders its rows into `out` (one membership query for a page of groups); the rows of
-  // the result it returns are moved from.
+  // Runs q and appends its rendered rows (JSON texts) to `out` (one membership query for a page of groups).
   QueryResult Page(const Tenant& t, scim::ResourceKind kind, const Query& q, const scim::Projection& projection,
-                   const std::string& base_url, nlohmann::json& out) const;
+                   const std::string& base_url, std::vector<std::string>& out) const;
   Response RunBulkOperation(const Tenant& t, const std::string& method, const std::string& path,
                             const nlohmann::json& data, const std::optional<std::string>& version,
                             const std::string& base_url) const;

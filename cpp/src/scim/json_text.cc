@@ -1,0 +1,118 @@
+#include "scim/json_text.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace scimitar::scim {
+
+namespace {
+
+[[noreturn]] void Malformed(size_t at) {
+  throw std::runtime_error("stored JSON is malformed at offset " + std::to_string(at));
+}
+
+size_t SkipSpace(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+  return i;
+}
+
+// `i` is at an opening quote; returns the offset just past the closing one.
+size_t SkipString(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') ++i;
+    else if (s[i] == '"') return i + 1;
+  }
+  Malformed(s.size());
+}
+
+// `i` is at the first character of a value; returns the offset just past it.
+size_t SkipValue(std::string_view s, size_t i) {
+  if (i >= s.size()) Malformed(i);
+  if (s[i] == '"') return SkipString(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      char c = s[i];
+      if (c == '"') {
+        i = SkipString(s, i);
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+      ++i;
+    }
+    Malformed(i);
+  }
+  size_t start = i;
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n' && s[i] != '\r' &&
+         s[i] != '\t')
+    ++i;
+  if (i == start) Malformed(i);
+  return i;
+}
+
+bool Plain(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string_view>> ObjectMembers(std::string_view object) {
+  std::vector<std::pair<std::string, std::string_view>> out;
+  size_t i = SkipSpace(object, 0);
+  if (i >= object.size() || object[i] != '{') Malformed(i);
+  i = SkipSpace(object, i + 1);
+  if (i < object.size() && object[i] == '}') return out;
+  while (true) {
+    if (i >= object.size() || object[i] != '"') Malformed(i);
+    size_t key_end = SkipString(object, i);
+    std::string_view quoted = object.substr(i, key_end - i);
+    std::string key = quoted.find('\\') == std::string_view::npos
+                          ? std::string(quoted.substr(1, quoted.size() - 2))
+                          : nlohmann::json::parse(quoted).get<std::string>();
+    i = SkipSpace(object, key_end);
+    if (i >= object.size() || object[i] != ':') Malformed(i);
+    i = SkipSpace(object, i + 1);
+    size_t value_end = SkipValue(object, i);
+    out.emplace_back(std::move(key), object.substr(i, value_end - i));
+    i = SkipSpace(object, value_end);
+    if (i < object.size() && object[i] == ',') {
+      i = SkipSpace(object, i + 1);
+      continue;
+    }
+    if (i < object.size() && object[i] == '}') return out;
+    Malformed(i);
+  }
+}
+
+void AppendQuoted(std::string& out, std::string_view s) {
+  if (Plain(s)) {
+    out += '"';
+    out.append(s.data(), s.size());
+    out += '"';
+    return;
+  }
+  out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string ObjectWriter::Finish() {
+  std::sort(members_.begin(), members_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t size = 2;
+  for (const auto& [k, v] : members_) size += k.size() + v.size() + 4;
+  std::string out;
+  out.reserve(size);
+  out += '{';
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (i) out += ',';
+    AppendQuoted(out, members_[i].first);
+    out += ':';
+    out += members_[i].second;
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace scimitar::scim

@@ -1,0 +1,34 @@
+// JSON text handled without building a tree: splitting a stored object into its members and writing
+// objects member by member. Used where a response is assembled from stored documents, so a read
+// never parses and re-serializes what the database already holds as JSON. Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace scimitar::scim {
+
+// The members of a JSON object, in text order: (unescaped key, value text). The values view
+// `object`, which must outlive them. Throws std::runtime_error when `object` is not one JSON object
+// (whitespace around tokens is allowed: PostgreSQL's jsonb prints some).
+std::vector<std::pair<std::string, std::string_view>> ObjectMembers(std::string_view object);
+
+// Appends `s` as a JSON string literal, escaped as nlohmann::json::dump escapes it (invalid UTF-8
+// is replaced by U+FFFD).
+void AppendQuoted(std::string& out, std::string_view s);
+
+// Builds one JSON object from members whose values are already JSON text; Finish() writes them in
+// key order, as nlohmann::json::dump orders an object's keys.
+class ObjectWriter {
+ public:
+  void Add(std::string key, std::string value_text) { members_.emplace_back(std::move(key), std::move(value_text)); }
+  bool empty() const { return members_.empty(); }
+  std::string Finish();
+
+ private:
+  std::vector<std::pair<std::string, std::string>> members_;
+};
+
+}  // namespace scimitar::scim

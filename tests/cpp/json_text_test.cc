@@ -1,0 +1,46 @@
+#include "scim/json_text.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+using namespace scimitar::scim;
+using json = nlohmann::json;
+
+TEST(JsonText, SplitsAnObjectIntoItsMembersWithoutParsingValues) {
+  // Spaced as PostgreSQL prints jsonb; strings hold braces, brackets, commas and escaped quotes.
+  const std::string text =
+      R"( { "a" : 1 , "b\"q" : {"x": ["}", "]", "\\"]}, "c": "{,}\"", "d": [ 1, {"e": null} ], "f": -2.5e3, "g": true } )";
+  auto members = ObjectMembers(text);
+  ASSERT_EQ(members.size(), 6u);
+  EXPECT_EQ(members[0].first, "a");
+  EXPECT_EQ(members[0].second, "1");
+  EXPECT_EQ(members[1].first, "b\"q");
+  EXPECT_EQ(json::parse(members[1].second), json::parse(R"({"x": ["}", "]", "\\"]})"));
+  EXPECT_EQ(members[2].second, R"("{,}\"")");
+  EXPECT_EQ(json::parse(members[3].second), json::parse("[1, {\"e\": null}]"));
+  EXPECT_EQ(members[4].second, "-2.5e3");
+  EXPECT_EQ(members[5].second, "true");
+  EXPECT_TRUE(ObjectMembers("{}").empty());
+  EXPECT_THROW(ObjectMembers("[1]"), std::runtime_error);
+  EXPECT_THROW(ObjectMembers(R"({"a": "unterminated})"), std::runtime_error);
+  EXPECT_THROW(ObjectMembers(R"({"a" 1})"), std::runtime_error);
+}
+
+TEST(JsonText, QuotesStringsAsTheJsonLibraryDoes) {
+  for (const std::string& s : {std::string("plain"), std::string("quote \" and \\ slash"), std::string("tab\tnl\nnul\x01", 13),
+                              std::string("caf\xc3\xa9 \xe2\x82\xac"), std::string("bad \xff utf8")}) {
+    std::string out;
+    AppendQuoted(out, s);
+    EXPECT_EQ(out, json(s).dump(-1, ' ', false, json::error_handler_t::replace)) << s;
+  }
+}
+
+TEST(JsonText, WritesMembersInKeyOrder) {
+  ObjectWriter w;
+  w.Add("b", "2");
+  w.Add("$ref", "\"r\"");
+  w.Add("A", "[1]");
+  w.Add("a\"", "{}");
+  EXPECT_EQ(w.Finish(), R"({"$ref":"r","A":[1],"a\"":{},"b":2})");
+}
