@@ -475,15 +475,16 @@ class SociStore final : public Store {
     // Format: scim_<12-char id>_<40-char secret>
     if (bearer.size() != 5 + 12 + 1 + 40 || bearer.compare(0, 5, "scim_") != 0 || bearer[17] != '_')
       return std::nullopt;
-    const std::string id = bearer.substr(5, 12), secret_hash = Sha256Hex(bearer.substr(18));
-    const std::string key = id + secret_hash;
+    const std::string id = bearer.substr(5, 12), secret = bearer.substr(18);
     const bool cacheable = auth_changes_ && auth_changes_->usable();
     const uint64_t epoch = cacheable ? auth_changes_->Load() : 0;  // before reading the database
     const auto now = std::chrono::steady_clock::now();
     if (cacheable) {
       std::shared_lock lock(auth_mu_);
-      auto it = auth_cache_.find(key);
-      if (it != auth_cache_.end() && it->second.epoch == epoch && now < it->second.expires) return it->second.tenant;
+      auto it = auth_cache_.find(id);
+      if (it != auth_cache_.end() && it->second.epoch == epoch && now < it->second.expires &&
+          ConstantTimeEquals(it->second.secret, secret))
+        return it->second.tenant;
     }
     Lease lease(pool_, caches_);
     std::optional<Tenant> found;
@@ -499,7 +500,7 @@ class SociStore final : public Store {
                    sync = c[4];
                    has_sync = !c[4].empty();
                  });
-    if (!found || !ConstantTimeEquals(hash, secret_hash)) return std::nullopt;
+    if (!found || !ConstantTimeEquals(hash, Sha256Hex(secret))) return std::nullopt;
     if (has_sync) {
       std::string v = scim::ToLower(sync);
       found->scim_sync = !(v == "off" || v == "false" || v == "0" || v == "no" || v == "disabled");
@@ -507,7 +508,7 @@ class SociStore final : public Store {
     if (cacheable) {
       std::unique_lock lock(auth_mu_);
       if (auth_cache_.size() >= kAuthCacheEntries) auth_cache_.clear();
-      auth_cache_[key] = CachedTenant{*found, epoch, now + kAuthCacheLifetime};
+      auth_cache_[id] = CachedTenant{*found, secret, epoch, now + kAuthCacheLifetime};
     }
     return found;
   }
@@ -1199,7 +1200,7 @@ class SociStore final : public Store {
   // Parses a GroupsColumn value into the user's groups in membership order (the groups' creation order).
   static std::vector<MemberRef> ParseGroupsColumn(const std::string& column) {
     std::vector<MemberRef> out;
-    if (column.empty()) return out;
+    if (column.empty() || column == "[]") return out;
     std::vector<std::pair<long long, MemberRef>> ordered;
     for (const auto& g : nlohmann::json::parse(column))
       ordered.emplace_back(g[0].get<long long>(), MemberRef{g[1].get<std::string>(), g[2].get<std::string>(), g[3].get<std::string>()});
@@ -1229,12 +1230,14 @@ class SociStore final : public Store {
     if (auth_changes_) auth_changes_->Increment();
   }
 
-  // Successful authentications, by token id + hash of the secret. An entry is used only while the
+  // Successful authentications, by token id. An entry is used only for the secret it was verified
+  // with (compared in constant time, so no hash is computed on a hit), and only while the
   // shared change counter still has the value it was read under (SQLite only: on PostgreSQL every
   // request asks the database). The lifetime bounds staleness after changes made outside scimitar
   // (SQL typed into the database by hand).
   struct CachedTenant {
     Tenant tenant;
+    std::string secret;  // as presented and verified against the stored hash
     uint64_t epoch = 0;
     std::chrono::steady_clock::time_point expires;
   };
