@@ -123,10 +123,6 @@ Projection Project(scim::ResourceKind kind, const nlohmann::json& doc) {
 // Before SQLite initializes: no global memory-statistics mutex (it serializes every allocation of
 // every connection), and multi-thread mode (a connection is only ever used by one thread at a time:
 // the pool leases it). Has no effect if the process initialized SQLite already.
-// Pages are read through one shared memory map instead of a copy in each connection's cache (reads
-// skip a pread and a copy per page; all pooled connections share the OS page cache).
-constexpr long long kSqliteMmapBytes = 1LL << 30;
-
 void ConfigureSqliteOnce() {
   static const bool done = [] {
     sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // soci-sqlite3.h wraps sqlite3.h in sqlite_api
@@ -145,42 +141,99 @@ BindValue ActiveBind(const Projection& p) {
 
 std::string DumpDoc(const nlohmann::json& doc) { return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
-// A statement prepared once per pooled connection and reused: inputs and outputs live here, bound by
-// reference at preparation. Every output column is read as text (both backends return integers as
-// text faithfully), so one shape serves every query. Used only by the thread that leased the
-// connection. Each run steps to the end, so no read snapshot stays open between requests.
+// A statement prepared once per pooled connection and reused. Every output column is read as text
+// (both backends return integers as text faithfully), so one shape serves every query. On SQLite it
+// runs on the connection's own handle: the caller's values are bound without copies and columns are
+// read straight from SQLite. On PostgreSQL it runs through SOCI, with inputs and outputs bound by
+// reference at preparation. Used only by the thread that leased the connection. Each run steps to the
+// end (or resets on error), so no read snapshot stays open between requests.
 class CachedStatement {
  public:
   CachedStatement(soci::session& sql, const std::string& text, const std::vector<BindValue>& binds, size_t columns)
-      : st_(sql), in_(binds), in_ind_(binds.size()), out_(columns), ind_(columns) {
-    for (size_t i = 0; i < columns; ++i) st_.exchange(soci::into(out_[i], ind_[i]));
+      : out_(columns) {
+    if (sql.get_backend_name() == "sqlite3") {
+      db_ = static_cast<soci::sqlite3_session_backend*>(sql.get_backend())->conn_;
+      if (sqlite_api::sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size() + 1),
+                                         SQLITE_PREPARE_PERSISTENT, &lite_, nullptr) != SQLITE_OK)
+        throw soci::soci_error(std::string("sqlite3 prepare failed: ") + sqlite_api::sqlite3_errmsg(db_) + " in: " + text);
+      return;
+    }
+    st_ = std::make_unique<soci::statement>(sql);
+    in_ = binds;
+    in_ind_.resize(binds.size());
+    ind_.resize(columns);
+    for (size_t i = 0; i < columns; ++i) st_->exchange(soci::into(out_[i], ind_[i]));
     for (size_t i = 0; i < in_.size(); ++i) {
       auto& b = in_[i];
       switch (b.kind) {
-        case BindValue::Kind::Text: st_.exchange(soci::use(b.text, in_ind_[i])); break;
-        case BindValue::Kind::Int: st_.exchange(soci::use(b.integer, in_ind_[i])); break;
-        case BindValue::Kind::Real: st_.exchange(soci::use(b.real, in_ind_[i])); break;
+        case BindValue::Kind::Text: st_->exchange(soci::use(b.text, in_ind_[i])); break;
+        case BindValue::Kind::Int: st_->exchange(soci::use(b.integer, in_ind_[i])); break;
+        case BindValue::Kind::Real: st_->exchange(soci::use(b.real, in_ind_[i])); break;
       }
     }
-    st_.alloc();
-    st_.prepare(text);
-    st_.define_and_bind();
+    st_->alloc();
+    st_->prepare(text);
+    st_->define_and_bind();
   }
+  ~CachedStatement() {
+    if (lite_) sqlite_api::sqlite3_finalize(lite_);
+  }
+  CachedStatement(const CachedStatement&) = delete;
+  CachedStatement& operator=(const CachedStatement&) = delete;
 
   // Runs with `binds` (of the kinds it was prepared with); calls row(columns) for each row, where a
   // NULL column reads as "". Returns the number of rows affected (statements without columns).
+  // Failures throw soci::soci_error on both backends.
   template <typename Row>
   long long Run(const std::vector<BindValue>& binds, Row&& row) {
+    return lite_ ? RunSqlite(binds, row) : RunSoci(binds, row);
+  }
+
+ private:
+  template <typename Row>
+  long long RunSqlite(const std::vector<BindValue>& binds, Row& row) {
+    struct Reset {  // also after an exception from a bind, a step or `row`
+      sqlite_api::sqlite3_stmt* st;
+      ~Reset() { sqlite_api::sqlite3_reset(st); }
+    } reset{lite_};
+    for (size_t i = 0; i < binds.size(); ++i) {
+      const auto& b = binds[i];
+      const int at = static_cast<int>(i + 1);
+      int rc = SQLITE_OK;
+      if (b.null) rc = sqlite_api::sqlite3_bind_null(lite_, at);
+      else if (b.kind == BindValue::Kind::Text)
+        rc = sqlite_api::sqlite3_bind_text64(lite_, at, b.text.data(), b.text.size(), SQLITE_STATIC, SQLITE_UTF8);
+      else if (b.kind == BindValue::Kind::Int) rc = sqlite_api::sqlite3_bind_int64(lite_, at, b.integer);
+      else rc = sqlite_api::sqlite3_bind_double(lite_, at, b.real);
+      if (rc != SQLITE_OK) Fail("bind");
+    }
+    while (true) {
+      const int rc = sqlite_api::sqlite3_step(lite_);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) Fail("step");
+      for (size_t i = 0; i < out_.size(); ++i) {
+        const int col = static_cast<int>(i);
+        const auto* text = reinterpret_cast<const char*>(sqlite_api::sqlite3_column_text(lite_, col));
+        if (text) out_[i].assign(text, static_cast<size_t>(sqlite_api::sqlite3_column_bytes(lite_, col)));
+        else out_[i].clear();
+      }
+      row(out_);
+    }
+    return out_.empty() ? sqlite_api::sqlite3_changes64(db_) : 0;
+  }
+
+  template <typename Row>
+  long long RunSoci(const std::vector<BindValue>& binds, Row& row) {
     for (size_t i = 0; i < binds.size(); ++i) {
       in_[i] = binds[i];
       in_ind_[i] = binds[i].null ? soci::i_null : soci::i_ok;
     }
     if (out_.empty()) {
-      st_.execute(true);
-      return st_.get_affected_rows();
+      st_->execute(true);
+      return st_->get_affected_rows();
     }
-    st_.execute(false);
-    while (st_.fetch()) {
+    st_->execute(false);
+    while (st_->fetch()) {
       for (size_t i = 0; i < out_.size(); ++i)
         if (ind_[i] == soci::i_null) out_[i].clear();
       row(out_);
@@ -188,11 +241,19 @@ class CachedStatement {
     return 0;
   }
 
- private:
-  soci::statement st_;
+  [[noreturn]] void Fail(const char* what) const {
+    // The message carries SQLite's text ("UNIQUE constraint failed: ..."), which IsUniqueViolation reads.
+    throw soci::soci_error(std::string("sqlite3 ") + what + " failed: " + sqlite_api::sqlite3_errmsg(db_));
+  }
+
+  std::vector<std::string> out_;
+  // SQLite
+  sqlite_api::sqlite3* db_ = nullptr;
+  sqlite_api::sqlite3_stmt* lite_ = nullptr;
+  // PostgreSQL
+  std::unique_ptr<soci::statement> st_;
   std::vector<BindValue> in_;
   std::vector<soci::indicator> in_ind_;
-  std::vector<std::string> out_;
   std::vector<soci::indicator> ind_;
 };
 
@@ -252,7 +313,6 @@ class SociStore final : public Store {
         s << "PRAGMA synchronous=NORMAL";
         s << "PRAGMA foreign_keys=ON";
         s << "PRAGMA case_sensitive_like=ON";  // LIKE follows caseExact; lower() handles the rest
-        s << "PRAGMA mmap_size=" << kSqliteMmapBytes;
       } else {
         s.open(soci::postgresql, connect);
       }
