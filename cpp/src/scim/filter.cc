@@ -145,6 +145,14 @@ class Parser {
   nlohmann::json ParseString() {
     size_t start = pos_;
     ++pos_;
+    // Printable ASCII without escapes (the usual userName or email) needs no JSON decoding.
+    size_t end = pos_;
+    while (end < s_.size() && s_[end] != '"' && s_[end] != '\\' && s_[end] >= 0x20 && s_[end] < 0x7f) ++end;
+    if (end < s_.size() && s_[end] == '"') {
+      std::string plain = s_.substr(pos_, end - pos_);
+      pos_ = end + 1;
+      return plain;
+    }
     std::string raw = "\"";
     while (pos_ < s_.size() && s_[pos_] != '"') {
       if (s_[pos_] == '\\' && pos_ + 1 < s_.size()) raw += s_[pos_++];
@@ -213,7 +221,12 @@ class Parser {
     size_t save = pos_;
     SkipSpace();
     size_t n = std::char_traits<char>::length(kw);
-    if (pos_ + n <= s_.size() && EqualsIgnoreCase(s_.substr(pos_, n), kw) &&
+    auto same = [&] {
+      for (size_t i = 0; i < n; ++i)
+        if (std::tolower(static_cast<unsigned char>(s_[pos_ + i])) != kw[i]) return false;
+      return true;
+    };
+    if (pos_ + n <= s_.size() && same() &&
         (pos_ + n == s_.size() || std::isspace(static_cast<unsigned char>(s_[pos_ + n])) || s_[pos_ + n] == '(')) {
       pos_ += n;
       return true;
