@@ -44,3 +44,18 @@ TEST(JsonText, WritesMembersInKeyOrder) {
   w.Add("a\"", "{}");
   EXPECT_EQ(w.Finish(), R"({"$ref":"r","A":[1],"a\"":{},"b":2})");
 }
+
+TEST(JsonText, SplitsArraysAndUnquotesStrings) {
+  // As SQLite's json_group_array and PostgreSQL's json_agg print a user's groups.
+  auto rows = ArrayElements(R"([[12,"g1","Group","Ops \"A\""], [3, "g2", "Group", "caf\u00e9"]])");
+  ASSERT_EQ(rows.size(), 2u);
+  auto first = ArrayElements(rows[0]);
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(first[0], "12");
+  EXPECT_EQ(Unquoted(first[1]), "g1");
+  EXPECT_EQ(Unquoted(first[3]), "Ops \"A\"");
+  EXPECT_EQ(Unquoted(ArrayElements(rows[1])[3]), "caf\xc3\xa9");
+  EXPECT_TRUE(ArrayElements(" [ ] ").empty());
+  EXPECT_THROW(ArrayElements("{}"), std::runtime_error);
+  EXPECT_THROW(Unquoted("plain"), std::runtime_error);
+}

@@ -69,10 +69,7 @@ std::vector<std::pair<std::string, std::string_view>> ObjectMembers(std::string_
   while (true) {
     if (i >= object.size() || object[i] != '"') Malformed(i);
     size_t key_end = SkipString(object, i);
-    std::string_view quoted = object.substr(i, key_end - i);
-    std::string key = quoted.find('\\') == std::string_view::npos
-                          ? std::string(quoted.substr(1, quoted.size() - 2))
-                          : nlohmann::json::parse(quoted).get<std::string>();
+    std::string key = Unquoted(object.substr(i, key_end - i));
     i = SkipSpace(object, key_end);
     if (i >= object.size() || object[i] != ':') Malformed(i);
     i = SkipSpace(object, i + 1);
@@ -86,6 +83,31 @@ std::vector<std::pair<std::string, std::string_view>> ObjectMembers(std::string_
     if (i < object.size() && object[i] == '}') return out;
     Malformed(i);
   }
+}
+
+std::vector<std::string_view> ArrayElements(std::string_view array) {
+  std::vector<std::string_view> out;
+  size_t i = SkipSpace(array, 0);
+  if (i >= array.size() || array[i] != '[') Malformed(i);
+  i = SkipSpace(array, i + 1);
+  if (i < array.size() && array[i] == ']') return out;
+  while (true) {
+    size_t end = SkipValue(array, i);
+    out.push_back(array.substr(i, end - i));
+    i = SkipSpace(array, end);
+    if (i < array.size() && array[i] == ',') {
+      i = SkipSpace(array, i + 1);
+      continue;
+    }
+    if (i < array.size() && array[i] == ']') return out;
+    Malformed(i);
+  }
+}
+
+std::string Unquoted(std::string_view literal) {
+  if (literal.size() < 2 || literal.front() != '"' || literal.back() != '"') Malformed(0);
+  if (literal.find('\\') == std::string_view::npos) return std::string(literal.substr(1, literal.size() - 2));
+  return nlohmann::json::parse(literal).get<std::string>();
 }
 
 void AppendQuoted(std::string& out, std::string_view s) {

@@ -15,6 +15,14 @@ namespace scimitar::scim {
 // (whitespace around tokens is allowed: PostgreSQL's jsonb prints some).
 std::vector<std::pair<std::string, std::string_view>> ObjectMembers(std::string_view object);
 
+// The elements of a JSON array, in order, as views of `array`'s text. Throws std::runtime_error when
+// `array` is not one JSON array.
+std::vector<std::string_view> ArrayElements(std::string_view array);
+
+// The value of a JSON string literal (quotes included in `literal`). Throws std::runtime_error when it
+// is not one.
+std::string Unquoted(std::string_view literal);
+
 // Appends `s` as a JSON string literal, escaped as nlohmann::json::dump escapes it (invalid UTF-8
 // is replaced by U+FFFD).
 void AppendQuoted(std::string& out, std::string_view s);

@@ -19,6 +19,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include "scim/filter.h"
+#include "scim/json_text.h"
 #include "scim/schema.h"
 #include "scimitar/error.h"
 #include "scimitar/store.h"
@@ -1262,8 +1263,12 @@ class SociStore final : public Store {
     std::vector<MemberRef> out;
     if (column.empty() || column == "[]") return out;
     std::vector<std::pair<long long, MemberRef>> ordered;
-    for (const auto& g : nlohmann::json::parse(column))
-      ordered.emplace_back(g[0].get<long long>(), MemberRef{g[1].get<std::string>(), g[2].get<std::string>(), g[3].get<std::string>()});
+    for (std::string_view group : scim::ArrayElements(column)) {
+      const auto g = scim::ArrayElements(group);
+      if (g.size() != 4) throw std::runtime_error("malformed groups column: " + column);
+      ordered.emplace_back(std::stoll(std::string(g[0])),
+                           MemberRef{scim::Unquoted(g[1]), scim::Unquoted(g[2]), scim::Unquoted(g[3])});
+    }
     std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     out.reserve(ordered.size());
     for (auto& [pk, ref] : ordered) out.push_back(std::move(ref));
