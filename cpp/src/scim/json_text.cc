@@ -60,13 +60,33 @@ bool Plain(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+// Walks the comma-separated entries of the JSON object or array that `text` holds (`open` and
+// `close` are its brackets): entry(offset) reads the entry starting there and returns the offset
+// just past it.
+template <typename Entry>
+void ForEachEntry(std::string_view text, char open, char close, Entry entry) {
+  size_t i = SkipSpace(text, 0);
+  if (i >= text.size() || text[i] != open) Malformed(i);
+  i = SkipSpace(text, i + 1);
+  if (i < text.size() && text[i] == close) return;
+  while (true) {
+    i = SkipSpace(text, entry(i));
+    if (i < text.size() && text[i] == ',') {
+      i = SkipSpace(text, i + 1);
+      continue;
+    }
+    if (i < text.size() && text[i] == close) return;
+    Malformed(i);
+  }
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, std::string_view>> ObjectMembers(std::string_view object) {
   std::vector<std::pair<std::string, std::string_view>> out;
-  size_t i = SkipSpace(object, 0);
-  if (i >= object.size() || object[i] != '{') Malformed(i);
-  i = SkipSpace(object, i + 1);
-  if (i < object.size() && object[i] == '}') return out;
-  while (true) {
+  ForEachEntry(object, '{', '}', [&](size_t i) {
     if (i >= object.size() || object[i] != '"') Malformed(i);
     size_t key_end = SkipString(object, i);
     std::string key = Unquoted(object.substr(i, key_end - i));
@@ -75,33 +95,19 @@ std::vector<std::pair<std::string, std::string_view>> ObjectMembers(std::string_
     i = SkipSpace(object, i + 1);
     size_t value_end = SkipValue(object, i);
     out.emplace_back(std::move(key), object.substr(i, value_end - i));
-    i = SkipSpace(object, value_end);
-    if (i < object.size() && object[i] == ',') {
-      i = SkipSpace(object, i + 1);
-      continue;
-    }
-    if (i < object.size() && object[i] == '}') return out;
-    Malformed(i);
-  }
+    return value_end;
+  });
+  return out;
 }
 
 std::vector<std::string_view> ArrayElements(std::string_view array) {
   std::vector<std::string_view> out;
-  size_t i = SkipSpace(array, 0);
-  if (i >= array.size() || array[i] != '[') Malformed(i);
-  i = SkipSpace(array, i + 1);
-  if (i < array.size() && array[i] == ']') return out;
-  while (true) {
+  ForEachEntry(array, '[', ']', [&](size_t i) {
     size_t end = SkipValue(array, i);
     out.push_back(array.substr(i, end - i));
-    i = SkipSpace(array, end);
-    if (i < array.size() && array[i] == ',') {
-      i = SkipSpace(array, i + 1);
-      continue;
-    }
-    if (i < array.size() && array[i] == ']') return out;
-    Malformed(i);
-  }
+    return end;
+  });
+  return out;
 }
 
 std::string Unquoted(std::string_view literal) {
