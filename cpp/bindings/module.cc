@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "py_decision_maker.h"
+#include "scim/json_text.h"
 #include "scimitar/error.h"
 #include "service/scim_service.h"
 #include "scimitar/server.h"
@@ -35,7 +36,6 @@ scimitar::scim::ResourceKind KindOf(const std::string& kind) {
   throw scimitar::InvalidValue("resource type must be User or Group");
 }
 
-std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 nlohmann::json DecisionJson(const scimitar::StoredDecision& d) {
   return {{"user_id", d.user_id}, {"userName", d.user_name}, {"provisioned", d.provisioned}, {"detail", d.detail},
@@ -127,23 +127,23 @@ PYBIND11_MODULE(_core, m) {
              for (const auto& in : s.DecisionInputs(OrgId(s, slug)))
                out.push_back({{"org", in.org}, {"settings", in.settings}, {"now", in.now},
                               {"user", {{"id", in.user_id}, {"doc", in.user}, {"groups", in.groups}}}});
-             return Dump(out);
+             return scimitar::scim::DumpJson(out);
            }, release())
       .def("decisions_json", [](Store& s, const std::string& slug, bool provisioned_only) {
              nlohmann::json out = nlohmann::json::array();
              for (const auto& d : s.Decisions(OrgId(s, slug), provisioned_only)) out.push_back(DecisionJson(d));
-             return Dump(out);
+             return scimitar::scim::DumpJson(out);
            }, py::arg("slug"), py::arg("provisioned_only") = true, release())
       .def("decision_json", [](Store& s, const std::string& slug, const std::string& user_name) -> std::optional<std::string> {
              auto d = s.DecisionFor(OrgId(s, slug), user_name);
              if (!d) return std::nullopt;
-             return Dump(DecisionJson(*d));
+             return scimitar::scim::DumpJson(DecisionJson(*d));
            }, release())
       .def("claim_events_json", [](Store& s, int limit, int retry_after_seconds) {
              nlohmann::json out = nlohmann::json::array();
              for (const auto& e : s.ClaimEvents(limit, retry_after_seconds))
                out.push_back({{"id", e.id}, {"org", e.org}, {"type", e.type}, {"payload", e.payload}, {"attempts", e.attempts}});
-             return Dump(out);
+             return scimitar::scim::DumpJson(out);
            }, release())
       .def("mark_delivered", &Store::MarkDelivered, release())
       .def("mark_failed", &Store::MarkFailed, release())
@@ -151,12 +151,12 @@ PYBIND11_MODULE(_core, m) {
              nlohmann::json out = nlohmann::json::array();
              for (const auto& e : s.FailedEvents(OrgId(s, slug)))
                out.push_back({{"id", e.id}, {"type", e.type}, {"payload", e.payload}, {"attempts", e.attempts}});
-             return Dump(out);
+             return scimitar::scim::DumpJson(out);
            }, release())
       .def("apply_rule_set", [](Store& s, const std::string& slug, const std::string& version, const std::string& files) {
              s.ApplyRuleSet(OrgId(s, slug), version, nlohmann::json::parse(files));
            }, release())
-      .def("rule_sets_json", [](Store& s) { return Dump(s.RuleSets()); }, release())
+      .def("rule_sets_json", [](Store& s) { return scimitar::scim::DumpJson(s.RuleSets()); }, release())
       .def("event_count", [](Store& s, const std::string& slug) { return s.EventCount(OrgId(s, slug)); }, release())
       // The same SCIM operations as the HTTP server, for the Python API (locations are relative).
       .def("list_json", [](Store& s, const std::string& slug, const std::string& kind, const std::string& filter,
@@ -179,12 +179,12 @@ PYBIND11_MODULE(_core, m) {
              nlohmann::json out = nlohmann::json::array();
              for (const auto& e : s.SchemaExtensions(OrgId(s, slug)))
                out.push_back({{"resourceType", e.resource_type}, {"schema", e.definition}});
-             return Dump(out);
+             return scimitar::scim::DumpJson(out);
            }, release())
       .def("import_json", [](Store& s, const std::string& slug, const std::string& kind, const std::string& rows,
                              const std::string& key, bool dry_run) {
              scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
-             return Dump(service.Import(TenantOf(s, slug), KindOf(kind), nlohmann::json::parse(rows), key, dry_run));
+             return scimitar::scim::DumpJson(service.Import(TenantOf(s, slug), KindOf(kind), nlohmann::json::parse(rows), key, dry_run));
            }, release());
 
   py::class_<scimitar::Server>(m, "Server")

@@ -1,5 +1,6 @@
 #include "py_decision_maker.h"
 
+#include "scim/json_text.h"
 #include "scimitar/error.h"
 
 namespace py = pybind11;
@@ -19,8 +20,6 @@ namespace {
 nlohmann::json UserJson(const DecisionInput& in) {
   return {{"id", in.user_id}, {"doc", in.user}, {"groups", in.groups}};
 }
-
-std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 }  // namespace
 
@@ -54,7 +53,7 @@ std::vector<nlohmann::json> PyDecisionMaker::DecideMany(const std::vector<Decisi
       users.push_back(UserJson(inputs[end]));
     nlohmann::json payload = {{"org", first.org}, {"settings", first.settings}, {"now", first.now}, {"users", std::move(users)}};
     std::string error;
-    std::string answer = CallJson("decide_many_json", Dump(payload), error);
+    std::string answer = CallJson("decide_many_json", scimitar::scim::DumpJson(payload), error);
     nlohmann::json decisions = error.empty() ? nlohmann::json::parse(answer, nullptr, false) : nlohmann::json();
     const bool usable = decisions.is_array() && decisions.size() == end - at;
     if (error.empty() && !usable) error = "rules engine returned malformed JSON";
@@ -80,7 +79,7 @@ bool PyDecisionMaker::HasTransforms(const std::string& org, const std::string& r
 
 nlohmann::json PyDecisionMaker::Transform(const std::string& org, const std::string& resource_type,
                                           const nlohmann::json& resource) {
-  std::string text = Dump(resource);
+  std::string text = scimitar::scim::DumpJson(resource);
   std::string answer;
   {
     py::gil_scoped_acquire gil;

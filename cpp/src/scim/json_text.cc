@@ -1,7 +1,6 @@
 #include "scim/json_text.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace scimitar::scim {
@@ -58,10 +57,6 @@ bool Plain(std::string_view s) {
   return true;
 }
 
-}  // namespace
-
-namespace {
-
 // Walks the comma-separated entries of the JSON object or array that `text` holds (`open` and
 // `close` are its brackets): entry(offset) reads the entry starting there and returns the offset
 // just past it.
@@ -116,6 +111,10 @@ std::string Unquoted(std::string_view literal) {
   return nlohmann::json::parse(literal).get<std::string>();
 }
 
+std::string DumpJson(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void AppendQuoted(std::string& out, std::string_view s) {
   if (Plain(s)) {
     out += '"';
@@ -123,7 +122,7 @@ void AppendQuoted(std::string& out, std::string_view s) {
     out += '"';
     return;
   }
-  out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += DumpJson(std::string(s));
 }
 
 std::string ObjectWriter::Finish() {

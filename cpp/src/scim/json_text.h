@@ -3,6 +3,7 @@
 // never parses and re-serializes what the database already holds as JSON. Pure functions; thread-safe.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,8 +24,10 @@ std::vector<std::string_view> ArrayElements(std::string_view array);
 // is not one.
 std::string Unquoted(std::string_view literal);
 
-// Appends `s` as a JSON string literal, escaped as nlohmann::json::dump escapes it (invalid UTF-8
-// is replaced by U+FFFD).
+// `value` as compact JSON text, invalid UTF-8 replaced by U+FFFD: the one way the core writes JSON.
+std::string DumpJson(const nlohmann::json& value);
+
+// Appends `s` as a JSON string literal, escaped as DumpJson escapes it.
 void AppendQuoted(std::string& out, std::string_view s);
 
 // Builds one JSON object from members whose values are already JSON text; Finish() writes them in

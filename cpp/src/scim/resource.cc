@@ -281,7 +281,7 @@ std::string Render(const ResourceTypeDef& type, const ResourceRow& row, const st
     if (SelectsSubs(a, projection)) {
       nlohmann::json tree = nlohmann::json::parse(value);
       FilterSubs(tree, a, projection);
-      value = tree.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      value = DumpJson(tree);
     }
     into.Add(attr.name, std::move(value));
   };
@@ -308,7 +308,7 @@ std::string Render(const ResourceTypeDef& type, const ResourceRow& row, const st
   }
   for (const auto* ext : type.extensions) {
     const auto* v = find(members, ext->id);
-    if (!v || v->empty() || v->front() != '{') continue;
+    if (!v || v->front() != '{') continue;
     const auto ext_members = ObjectMembers(*v);
     ObjectWriter ext_out;
     for (const auto& attr : ext->attributes)

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "scim/json_text.h"
+
 namespace scimitar::service {
 
 struct Response {
@@ -13,7 +15,7 @@ struct Response {
   std::map<std::string, std::string> headers;
   std::string body;  // JSON text; empty = no body
 
-  void SetJson(const nlohmann::json& value) { body = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+  void SetJson(const nlohmann::json& value) { body = scim::DumpJson(value); }
 };
 
 }  // namespace scimitar::service

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "scim/filter.h"
+#include "scim/json_text.h"
 #include "scim/patch.h"
 #include "scim/resource.h"
 #include "scimitar/error.h"
@@ -64,7 +65,7 @@ std::optional<long long> ExpectedVersion(const std::optional<std::string>& if_ma
   return version;
 }
 
-Response ScimService::Resource(const scim::ResourceTypeDef& type, const Tenant& t, ResourceRow row, int status,
+Response ScimService::Resource(const scim::ResourceTypeDef& type, const Tenant& t, const ResourceRow& row, int status,
                                const std::string& base_url, const scim::Projection& projection,
                                const std::vector<MemberRef>* loaded_edges) const {
   std::vector<MemberRef> edges;
@@ -241,7 +242,7 @@ Response ScimService::Get(const Tenant& t, ResourceKind kind, const std::string&
       return r;
     }
   }
-  return Resource(type, t, std::move(*row), 200, base_url, projection, user_groups ? &groups : nullptr);
+  return Resource(type, t, *row, 200, base_url, projection, user_groups ? &groups : nullptr);
 }
 
 Response ScimService::Create(const Tenant& t, ResourceKind kind, const nlohmann::json& body, const std::string& base_url) const {
@@ -346,7 +347,7 @@ Response Discovery(const std::vector<const Def*>& all, const std::string& id, Id
     throw NotFound(what + " '" + id + "' not found");
   }
   std::vector<std::string> list;
-  for (const auto* d : all) list.push_back(to_json(*d).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  for (const auto* d : all) list.push_back(scim::DumpJson(to_json(*d)));
   r.body = ListResponse(static_cast<long long>(list.size()), 1, list);
   return r;
 }

@@ -78,7 +78,7 @@ class ScimService {
 
  private:
   // Renders `row`; its edges (a group's members, a user's groups) are loaded unless given.
-  Response Resource(const scim::ResourceTypeDef& type, const Tenant& t, ResourceRow row, int status,
+  Response Resource(const scim::ResourceTypeDef& type, const Tenant& t, const ResourceRow& row, int status,
                     const std::string& base_url, const scim::Projection& projection,
                     const std::vector<MemberRef>* loaded_edges = nullptr) const;
   // Whether `projection` returns the edges (members or groups) of resources of `type`.

@@ -140,8 +140,6 @@ BindValue ActiveBind(const Projection& p) {
   return p.active_ind == soci::i_ok ? BindValue::Int(p.active) : BindValue::NullInt();
 }
 
-std::string DumpDoc(const nlohmann::json& doc) { return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
-
 // A statement prepared once per pooled connection and reused. Every output column is read as text
 // (both backends return integers as text faithfully), so one shape serves every query. On SQLite it
 // runs on the connection's own handle: the caller's values are bound without copies and columns are
@@ -498,7 +496,7 @@ class SociStore final : public Store {
               "VALUES (:o, :u, :f, :t, :d, :c) ON CONFLICT (org_id, urn_folded) DO UPDATE SET urn = excluded.urn, "
               "resource_type = excluded.resource_type, definition = excluded.definition",
          {BindValue::Int(org_id), BindValue::Text(e.urn), BindValue::Text(scim::ToLower(e.urn)),
-          BindValue::Text(e.resource_type), BindValue::Text(DumpDoc(e.definition)), BindValue::Text(NowIso())});
+          BindValue::Text(e.resource_type), BindValue::Text(scim::DumpJson(e.definition)), BindValue::Text(NowIso())});
     Exec(sql, "UPDATE orgs SET schema_rev = schema_rev + 1 WHERE id = :o", {BindValue::Int(org_id)});
     tx.Commit();
     AuthChanged();  // the tenant carries schema_rev
@@ -616,7 +614,7 @@ class SociStore final : public Store {
     lease.Select(std::string("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
                              "WHERE r.org_id = :o AND r.kind = ") + KindLiteral(kind) + " AND r.managed = 1 AND " +
                      InJsonList(by_name ? "r.name_folded" : "r.external_id", ":v"),
-                 {BindValue::Int(org_id), BindValue::Text(DumpDoc(list))}, 5,
+                 {BindValue::Int(org_id), BindValue::Text(scim::DumpJson(list))}, 5,
                  [&](const std::vector<std::string>& c) { rows.push_back(RowOf(c)); });
     return rows;
   }
@@ -659,7 +657,7 @@ class SociStore final : public Store {
         for (auto& m : MemberIdsIn(sql, org_id, id)) affected.insert(std::move(m));
     }
     Projection p = Project(kind, doc);
-    std::string body = DumpDoc(doc), now = NowIso();
+    std::string body = scim::DumpJson(doc), now = NowIso();
     try {
       Exec(sql, "UPDATE resources SET name = :n, name_folded = :nf, display = :d, external_id = :x, active = :a, "
                 "doc = :doc, version = version + 1, modified = :m WHERE org_id = :o AND id = :id",
@@ -892,7 +890,7 @@ class SociStore final : public Store {
   void ApplyRuleSet(long long org_id, const std::string& version, const nlohmann::json& files) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    std::string body = DumpDoc(files), now = NowIso();
+    std::string body = scim::DumpJson(files), now = NowIso();
     sql << "INSERT INTO rule_sets (org_id, version, files, applied) VALUES (:o, :v, :f, :a) "
            "ON CONFLICT (org_id) DO UPDATE SET version = excluded.version, files = excluded.files, applied = excluded.applied",
         soci::use(org_id), soci::use(version), soci::use(body), soci::use(now);
@@ -1000,7 +998,7 @@ class SociStore final : public Store {
     nlohmann::json values = nlohmann::json::array(), emails = nlohmann::json::array();
     const std::string now = NowIso();
     for (const auto& doc : docs) {
-      ResourceRow row{store::NewResourceId(), DumpDoc(doc), 1, now, now};
+      ResourceRow row{store::NewResourceId(), scim::DumpJson(doc), 1, now, now};
       Projection p = Project(kind, doc);
       values.push_back({row.id, p.name, p.name_folded, p.display,
                         p.external_ind == soci::i_ok ? nlohmann::json(p.external_id) : nlohmann::json(),
@@ -1015,7 +1013,7 @@ class SociStore final : public Store {
                 Field(2) + ", " +
                 Field(3) + ", " + Field(4) + ", " + Field(5, "INTEGER") + ", " +
                 Field(6, backend_ == Backend::Postgres ? "JSONB" : nullptr) + ", 1, :c, :m" + JsonRows(":rows"),
-           {BindValue::Int(org_id), BindValue::Text(now), BindValue::Text(now), BindValue::Text(DumpDoc(values))});
+           {BindValue::Int(org_id), BindValue::Text(now), BindValue::Text(now), BindValue::Text(scim::DumpJson(values))});
     } catch (const soci::soci_error& e) {
       if (!IsUniqueViolation(e)) throw;
       if (docs.size() == 1)
@@ -1025,7 +1023,7 @@ class SociStore final : public Store {
     if (!emails.empty())
       Exec(sql, "INSERT INTO user_emails (user_id, org_id, value_folded) SELECT " + Field(0) + ", :o, " + Field(1) +
                     JsonRows(":rows"),
-           {BindValue::Int(org_id), BindValue::Text(DumpDoc(emails))});
+           {BindValue::Int(org_id), BindValue::Text(scim::DumpJson(emails))});
     return rows;
   }
 
@@ -1110,8 +1108,8 @@ class SociStore final : public Store {
     const std::string now = NowIso();
     if (!out.value("error", nlohmann::json()).is_null()) {
       std::string err = out["error"].is_string() ? out["error"].get<std::string>() : out["error"].dump();
-      std::string detail = prev ? DumpDoc(prev->detail)
-                                : DumpDoc({{"userName", user_name}, {"version", out.value("version", "")}});
+      std::string detail = prev ? scim::DumpJson(prev->detail)
+                                : scim::DumpJson({{"userName", user_name}, {"version", out.value("version", "")}});
       w.decisions.push_back({id, prev && prev->provisioned ? 1 : 0, detail, err, now});
       return 0;
     }
@@ -1120,7 +1118,7 @@ class SociStore final : public Store {
     out["userName"] = user_name;
     out["decided"] = now;
     nlohmann::json after = Outcome(provisioned, out);
-    w.decisions.push_back({id, provisioned ? 1 : 0, DumpDoc(out), nullptr, now});
+    w.decisions.push_back({id, provisioned ? 1 : 0, scim::DumpJson(out), nullptr, now});
     const bool was = prev && prev->provisioned;
     nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
     nlohmann::json payload = {{"user_id", id}, {"userName", user_name}, {"before", was ? before : nullptr},
@@ -1130,7 +1128,7 @@ class SociStore final : public Store {
                        : was && !provisioned ? "member.deprovisioned"
                        : was && provisioned && before != after ? "member.changed" : nullptr;
     if (!type) return 0;
-    w.events.push_back({type, DumpDoc(payload)});
+    w.events.push_back({type, scim::DumpJson(payload)});
     return 1;
   }
 
@@ -1142,12 +1140,12 @@ class SociStore final : public Store {
                     JsonRows(":rows") +
                     " ON CONFLICT (user_id) DO UPDATE SET provisioned = excluded.provisioned, detail = excluded.detail, "
                     "error = excluded.error, updated = excluded.updated",
-           {BindValue::Int(org_id), BindValue::Text(DumpDoc(w.decisions))});
+           {BindValue::Int(org_id), BindValue::Text(scim::DumpJson(w.decisions))});
     if (!w.events.empty()) {
       const std::string now = NowIso();
       Exec(sql, "INSERT INTO outbox (org_id, type, payload, created, next_attempt) SELECT :o, " + Field(0) + ", " +
                     Field(1) + ", :c, :n" + JsonRows(":rows"),
-           {BindValue::Int(org_id), BindValue::Text(now), BindValue::Text(now), BindValue::Text(DumpDoc(w.events))});
+           {BindValue::Int(org_id), BindValue::Text(now), BindValue::Text(now), BindValue::Text(scim::DumpJson(w.events))});
     }
     w = DecisionWrites{};
   }
@@ -1171,7 +1169,7 @@ class SociStore final : public Store {
       if (!prev->provisioned) continue;
       nlohmann::json payload = {{"user_id", id}, {"userName", prev->detail.value("userName", "")},
                                 {"before", Outcome(true, prev->detail)}, {"after", nullptr}, {"reason", "user deleted"}};
-      gone.events.push_back({"member.deprovisioned", DumpDoc(payload)});
+      gone.events.push_back({"member.deprovisioned", scim::DumpJson(payload)});
       ++changed;
     }
     Flush(sql, org_id, gone);
@@ -1182,7 +1180,7 @@ class SociStore final : public Store {
       const size_t end = std::min(ids.size(), at + kChunk);
       nlohmann::json chunk = nlohmann::json::array();
       for (size_t i = at; i < end; ++i) chunk.push_back(ids[i]);
-      const BindValue list = BindValue::Text(DumpDoc(chunk));
+      const BindValue list = BindValue::Text(scim::DumpJson(chunk));
       std::map<std::string, nlohmann::json> docs;
       // SQLite: unary + keeps the (org_id, kind) index from driving instead of the id index.
       Rows(sql, "SELECT r.id, r.doc FROM resources r WHERE " + InJsonList("r.id", ":ids") +
@@ -1226,7 +1224,7 @@ class SociStore final : public Store {
     // SQLite: unary + keeps an org_id index from driving instead of the id index.
     Rows(sql, "SELECT id FROM resources WHERE " + InJsonList("id", ":ids") +
                   (backend_ == Backend::Sqlite ? " AND +org_id = :o" : " AND org_id = :o") + " AND managed = 1",
-         {BindValue::Text(DumpDoc(nlohmann::json(wanted))), BindValue::Int(org_id)}, 1,
+         {BindValue::Text(scim::DumpJson(nlohmann::json(wanted))), BindValue::Int(org_id)}, 1,
          [&](const std::vector<std::string>& c) { found.insert(c[0]); });
     if (found.size() != wanted.size()) {
       std::string missing;
@@ -1261,7 +1259,7 @@ class SociStore final : public Store {
   // Parses a GroupsColumn value into the user's groups in membership order (the groups' creation order).
   static std::vector<MemberRef> ParseGroupsColumn(const std::string& column) {
     std::vector<MemberRef> out;
-    if (column.empty() || column == "[]") return out;
+    if (column.empty()) return out;
     std::vector<std::pair<long long, MemberRef>> ordered;
     for (std::string_view group : scim::ArrayElements(column)) {
       const auto g = scim::ArrayElements(group);
@@ -1285,7 +1283,7 @@ class SociStore final : public Store {
     const std::string other = of_groups ? "m.member_id" : "m.group_id";
     Rows(sql, "SELECT " + key + ", r.id, r.kind, r.display FROM memberships m JOIN resources r ON r.id = " + other +
                   " WHERE m.org_id = :o AND " + InJsonList(key, ":ids") + " ORDER BY r.pk",
-         {BindValue::Int(org_id), BindValue::Text(DumpDoc(nlohmann::json(ids)))}, 4,
+         {BindValue::Int(org_id), BindValue::Text(scim::DumpJson(nlohmann::json(ids)))}, 4,
          [&](const std::vector<std::string>& c) { out[c[0]].push_back(MemberRef{c[1], c[2], c[3]}); });
     return out;
   }
