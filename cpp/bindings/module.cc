@@ -123,11 +123,16 @@ PYBIND11_MODULE(_core, m) {
       .def("clear_rules", [](Store& s) { s.SetDecisionMaker(nullptr); }, release())
       .def("recompute_all", [](Store& s, const std::string& slug) { return s.RecomputeAll(OrgId(s, slug)); }, release())
       .def("decision_inputs_json", [](Store& s, const std::string& slug) {
-             nlohmann::json out = nlohmann::json::array();
-             for (const auto& in : s.DecisionInputs(OrgId(s, slug)))
-               out.push_back({{"org", in.org}, {"settings", in.settings}, {"now", in.now},
-                              {"user", {{"id", in.user_id}, {"doc", in.user}, {"groups", in.groups}}}});
-             return scimitar::scim::DumpJson(out);
+             std::string out = "[";
+             for (const auto& in : s.DecisionInputs(OrgId(s, slug))) {
+               scimitar::scim::ObjectWriter input;
+               input.Add("org", scimitar::scim::DumpJson(in.org));
+               input.Add("settings", scimitar::scim::DumpJson(in.settings));
+               input.Add("now", scimitar::scim::DumpJson(in.now));
+               input.Add("user", scimitar::bridge::UserJson(in));
+               out += (out.size() > 1 ? "," : "") + input.Finish();
+             }
+             return out + "]";
            }, release())
       .def("decisions_json", [](Store& s, const std::string& slug, bool provisioned_only) {
              nlohmann::json out = nlohmann::json::array();

@@ -15,13 +15,16 @@ PyDecisionMaker::~PyDecisionMaker() {
   Py_DECREF(engine_);
 }
 
-namespace {
-
-nlohmann::json UserJson(const DecisionInput& in) {
-  return {{"id", in.user_id}, {"doc", in.user}, {"groups", in.groups}};
+std::string UserJson(const DecisionInput& in) {
+  std::string out = "{\"doc\":";
+  out += in.user;
+  out += ",\"groups\":";
+  out += scimitar::scim::DumpJson(in.groups);
+  out += ",\"id\":";
+  scimitar::scim::AppendQuoted(out, in.user_id);
+  out += '}';
+  return out;
 }
-
-}  // namespace
 
 // Calls engine.<method>(text) under the GIL; returns the answer, or "" with `error` set.
 std::string PyDecisionMaker::CallJson(const char* method, const std::string& text, std::string& error) {
@@ -45,15 +48,22 @@ std::vector<nlohmann::json> PyDecisionMaker::DecideMany(const std::vector<Decisi
   size_t at = 0;
   while (at < inputs.size()) {
     const DecisionInput& first = inputs[at];
-    nlohmann::json users = nlohmann::json::array();
+    std::string users = "[";
     size_t end = at;
     for (; end < inputs.size() && inputs[end].org == first.org && inputs[end].settings == first.settings &&
            inputs[end].now == first.now;
-         ++end)
-      users.push_back(UserJson(inputs[end]));
-    nlohmann::json payload = {{"org", first.org}, {"settings", first.settings}, {"now", first.now}, {"users", std::move(users)}};
+         ++end) {
+      if (end > at) users += ',';
+      users += UserJson(inputs[end]);
+    }
+    users += ']';
+    scimitar::scim::ObjectWriter payload;
+    payload.Add("org", scimitar::scim::DumpJson(first.org));
+    payload.Add("settings", scimitar::scim::DumpJson(first.settings));
+    payload.Add("now", scimitar::scim::DumpJson(first.now));
+    payload.Add("users", std::move(users));
     std::string error;
-    std::string answer = CallJson("decide_many_json", scimitar::scim::DumpJson(payload), error);
+    std::string answer = CallJson("decide_many_json", payload.Finish(), error);
     nlohmann::json decisions = error.empty() ? nlohmann::json::parse(answer, nullptr, false) : nlohmann::json();
     const bool usable = decisions.is_array() && decisions.size() == end - at;
     if (error.empty() && !usable) error = "rules engine returned malformed JSON";

@@ -9,6 +9,9 @@
 
 namespace scimitar::bridge {
 
+// {"doc","groups","id"} of `input`'s user as JSON text: the user as the rules engine receives it.
+std::string UserJson(const DecisionInput& input);
+
 class PyDecisionMaker final : public DecisionMaker {
  public:
   // `engine` must have decide_many_json(str) -> str, has_transforms(org, type) -> bool and

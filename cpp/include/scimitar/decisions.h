@@ -15,7 +15,8 @@ struct DecisionInput {
   std::map<std::string, std::string> settings;   // the organization's settings
   std::string now;                               // ISO 8601 UTC, the injected clock
   std::string user_id;
-  nlohmann::json user;                           // the stored SCIM attributes
+  std::string user_name;                         // the user's userName
+  std::string user;                              // the stored SCIM attributes: a JSON object, as text
   nlohmann::json groups = nlohmann::json::array();  // [{"id","display"}] direct IdP groups
 };
 

@@ -140,6 +140,16 @@ BindValue ActiveBind(const Projection& p) {
   return p.active_ind == soci::i_ok ? BindValue::Int(p.active) : BindValue::NullInt();
 }
 
+// A column that InsertRows fills: from the rows' values, or with the same SQL `constant` on every row.
+struct InsertColumn {
+  const char* name;
+  const char* postgres_type = nullptr;  // the cast of the row's value on PostgreSQL (nullptr: text)
+  const char* constant = nullptr;       // SQL, instead of a value from the rows
+};
+// One value per column of an InsertRows call that is not a constant, in the columns' order.
+using InsertRow = std::vector<BindValue>;
+const std::vector<InsertColumn> kEmailColumns = {{"user_id"}, {"org_id", "BIGINT"}, {"value_folded"}};
+
 // A statement prepared once per pooled connection and reused. Every output column is read as text
 // (both backends return integers as text faithfully), so one shape serves every query. On SQLite it
 // runs on the connection's own handle: the caller's values are bound without copies and columns are
@@ -578,12 +588,14 @@ class SociStore final : public Store {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_.get());
-    ResourceRow row = std::move(InsertMany(sql, org_id, kind, {doc})[0]);
-    if (!members.empty()) AddMembers(sql, org_id, row.id, members);
+    const std::vector<nlohmann::json> docs{doc};
+    std::vector<ResourceRow> rows = InsertMany(sql, org_id, kind, docs);
+    if (!members.empty()) AddMembers(sql, org_id, rows[0].id, members);
     if (kind == scim::ResourceKind::User)
-      Recompute(sql, org_id, {row.id}, {});
+      DecideNew(sql, org_id, rows, docs);
     else
       Recompute(sql, org_id, {members.begin(), members.end()}, {});
+    ResourceRow row = std::move(rows[0]);
     tx.Commit();
     return row;
   }
@@ -596,9 +608,7 @@ class SociStore final : public Store {
     soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_.get());
     rows = InsertMany(sql, org_id, kind, docs);
-    std::set<std::string> ids;
-    for (const auto& row : rows) ids.insert(row.id);
-    if (kind == scim::ResourceKind::User) Recompute(sql, org_id, ids, {});
+    if (kind == scim::ResourceKind::User) DecideNew(sql, org_id, rows, docs);
     tx.Commit();
     AnalyzeAfterGrowth(sql, rows.size());
     return rows;
@@ -783,11 +793,12 @@ class SociStore final : public Store {
     DecisionInput base = InputBase(lease.sql(), org_id);
     std::vector<DecisionInput> out;
     std::map<std::string, size_t> index;
-    Rows(lease.sql(), "SELECT id, doc FROM resources WHERE org_id = :o AND kind = 'User' AND managed = 1 ORDER BY pk",
-         {BindValue::Int(org_id)}, 2, [&](const std::vector<std::string>& c) {
+    Rows(lease.sql(), "SELECT id, name, doc FROM resources WHERE org_id = :o AND kind = 'User' AND managed = 1 ORDER BY pk",
+         {BindValue::Int(org_id)}, 3, [&](const std::vector<std::string>& c) {
            DecisionInput in = base;
            in.user_id = c[0];
-           in.user = nlohmann::json::parse(c[1]);
+           in.user_name = c[1];
+           in.user = c[2];
            index[c[0]] = out.size();
            out.push_back(std::move(in));
          });
@@ -985,60 +996,83 @@ class SociStore final : public Store {
   // transaction; an empty doc removes them).
   void SyncEmails(soci::session& sql, long long org_id, const std::string& user_id, const nlohmann::json& doc) {
     Exec(sql, "DELETE FROM user_emails WHERE user_id = :u", {BindValue::Text(user_id)});
-    for (const auto& v : EmailValues(doc))
-      Exec(sql, "INSERT INTO user_emails (user_id, org_id, value_folded) VALUES (:u, :o, :v)",
-           {BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Text(v)});
+    std::vector<InsertRow> emails;
+    for (const auto& v : EmailValues(doc)) emails.push_back({BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Text(v)});
+    InsertRows(sql, "user_emails", kEmailColumns, emails);
   }
 
-  // Inserts new managed resources (and their email projections) inside the caller's transaction, in
-  // two statements whatever their number. Throws 409 when a userName is taken.
+  // Inserts new managed resources (and their email projections) inside the caller's transaction.
+  // Throws 409 when a userName is taken.
   std::vector<ResourceRow> InsertMany(soci::session& sql, long long org_id, scim::ResourceKind kind,
                                       const std::vector<nlohmann::json>& docs) {
     std::vector<ResourceRow> rows;
-    nlohmann::json values = nlohmann::json::array(), emails = nlohmann::json::array();
+    std::vector<InsertRow> values, emails;
+    rows.reserve(docs.size());
+    values.reserve(docs.size());
     const std::string now = NowIso();
     for (const auto& doc : docs) {
       ResourceRow row{store::NewResourceId(), scim::DumpJson(doc), 1, now, now};
       Projection p = Project(kind, doc);
-      values.push_back({row.id, p.name, p.name_folded, p.display,
-                        p.external_ind == soci::i_ok ? nlohmann::json(p.external_id) : nlohmann::json(),
-                        p.active_ind == soci::i_ok ? nlohmann::json(p.active) : nlohmann::json(), row.doc_text});
+      values.push_back({BindValue::Text(row.id), BindValue::Int(org_id), BindValue::Text(std::move(p.name)), BindValue::Text(std::move(p.name_folded)),
+                        BindValue::Text(std::move(p.display)), ExternalIdBind(p), ActiveBind(p),
+                        BindValue::Text(row.doc_text), BindValue::Text(now), BindValue::Text(now)});
       if (kind == scim::ResourceKind::User)
-        for (const auto& v : EmailValues(doc)) emails.push_back({row.id, v});
+        for (auto& v : EmailValues(doc))
+          emails.push_back({BindValue::Text(row.id), BindValue::Int(org_id), BindValue::Text(std::move(v))});
       rows.push_back(std::move(row));
     }
     try {
-      Exec(sql, "INSERT INTO resources (id, org_id, kind, managed, name, name_folded, display, external_id, active, doc, "
-                "version, created, modified) SELECT " + Field(0) + ", :o, " + KindLiteral(kind) + ", 1, " + Field(1) + ", " +
-                Field(2) + ", " +
-                Field(3) + ", " + Field(4) + ", " + Field(5, "INTEGER") + ", " +
-                Field(6, backend_ == Backend::Postgres ? "JSONB" : nullptr) + ", 1, :c, :m" + JsonRows(":rows"),
-           {BindValue::Int(org_id), BindValue::Text(now), BindValue::Text(now), BindValue::Text(scim::DumpJson(values))});
+      InsertRows(sql, "resources",
+                 {{"id"}, {"org_id", "BIGINT"}, {"kind", nullptr, KindLiteral(kind)}, {"managed", nullptr, "1"}, {"name"},
+                  {"name_folded"}, {"display"}, {"external_id"}, {"active", "INTEGER"}, {"doc", "JSONB"},
+                  {"version", nullptr, "1"}, {"created"}, {"modified"}},
+                 values);
     } catch (const soci::soci_error& e) {
       if (!IsUniqueViolation(e)) throw;
       if (docs.size() == 1)
         throw Uniqueness("userName '" + Project(kind, docs[0]).name + "' is already in use in this organization");
       throw Uniqueness("a userName of the batch is already in use in this organization");
     }
-    if (!emails.empty())
-      Exec(sql, "INSERT INTO user_emails (user_id, org_id, value_folded) SELECT " + Field(0) + ", :o, " + Field(1) +
-                    JsonRows(":rows"),
-           {BindValue::Int(org_id), BindValue::Text(scim::DumpJson(emails))});
+    InsertRows(sql, "user_emails", kEmailColumns, emails);
     return rows;
   }
 
-  // INSERT ... SELECT over the rows of a JSON array of arrays bound to `placeholder`: the FROM clause,
-  // and Field(i) for the i-th element of a row (as text, or cast to `type`). One statement shape for
-  // any number of rows, so it is prepared once; on PostgreSQL one round trip instead of one per row.
-  std::string JsonRows(const char* placeholder) const {
-    return backend_ == Backend::Sqlite ? std::string(" FROM json_each(") + placeholder + ") r WHERE true"
-                                       : std::string(" FROM jsonb_array_elements(CAST(") + placeholder +
-                                             " AS jsonb)) AS r(v) WHERE true";
-  }
-  std::string Field(int i, const char* type = nullptr) const {
-    std::string f = backend_ == Backend::Sqlite ? "json_extract(r.value, '$[" + std::to_string(i) + "]')"
-                                                : "(r.v ->> " + std::to_string(i) + ")";
-    return type && backend_ == Backend::Postgres ? "CAST(" + f + " AS " + type + ")" : f;
+
+  // Inserts `rows` into `table` inside the caller's transaction; `tail` follows the values (an ON
+  // CONFLICT clause). SQLite runs one prepared statement per row: binding values costs less than
+  // encoding all rows as JSON and decoding them again. PostgreSQL gets all rows in one statement, a
+  // JSON array of rows, so a batch costs one round trip; the statement has one shape for any number
+  // of rows, so it is prepared once.
+  void InsertRows(soci::session& sql, const char* table, const std::vector<InsertColumn>& columns,
+                  const std::vector<InsertRow>& rows, const std::string& tail = "") {
+    if (rows.empty()) return;
+    std::string text = std::string("INSERT INTO ") + table + " (";
+    for (size_t i = 0; i < columns.size(); ++i) text += (i ? ", " : "") + std::string(columns[i].name);
+    if (backend_ == Backend::Sqlite) {
+      text += ") VALUES (";
+      for (size_t i = 0; i < columns.size(); ++i) text += (i ? ", " : "") + std::string(columns[i].constant ? columns[i].constant : "?");
+      text += ") " + tail;
+      CachedStatement& st = caches_[cache_of_.at(&sql)].Get(sql, text, rows[0], 0);
+      for (const auto& row : rows) st.Run(row, [](const std::vector<std::string>&) {});
+      return;
+    }
+    text += ") SELECT ";
+    int value = 0;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const InsertColumn& c = columns[i];
+      const std::string field = c.constant ? c.constant : "(r.v ->> " + std::to_string(value++) + ")";
+      text += (i ? ", " : "") + (c.postgres_type && !c.constant ? "CAST(" + field + " AS " + c.postgres_type + ")" : field);
+    }
+    text += " FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r(v) WHERE true " + tail;
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& row : rows) {
+      nlohmann::json& values = list.emplace_back(nlohmann::json::array());
+      for (const auto& b : row)
+        values.push_back(b.null ? nlohmann::json() : b.kind == BindValue::Kind::Int ? nlohmann::json(b.integer)
+                                                   : b.kind == BindValue::Kind::Real ? nlohmann::json(b.real)
+                                                                                      : nlohmann::json(b.text));
+    }
+    Exec(sql, text, {BindValue::Text(scim::DumpJson(list))});
   }
 
   // PostgreSQL plans from table statistics, and a bulk load into fresh tables outruns autovacuum's
@@ -1092,11 +1126,22 @@ class SociStore final : public Store {
             {"groups", d.value("groups", nlohmann::json::array())}};
   }
 
-  // Decisions and outbox events to write, collected over a chunk of users and written in two
-  // statements (see Flush).
+  // Decisions and outbox events of one organization to write, collected over a chunk of users (see Flush).
   struct DecisionWrites {
-    nlohmann::json decisions = nlohmann::json::array();  // [user_id, provisioned, detail, error, updated]
-    nlohmann::json events = nlohmann::json::array();     // [type, payload]
+    long long org_id;
+    std::vector<InsertRow> decisions = {};  // see Flush
+    std::vector<InsertRow> events = {};     // see Flush
+    void Decision(const std::string& user_id, bool provisioned, std::string detail, const std::string* error,
+                  const std::string& now) {
+      decisions.push_back({BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Int(provisioned ? 1 : 0),
+                           BindValue::Text(std::move(detail)), error ? BindValue::Text(*error) : BindValue::NullText(),
+                           BindValue::Text(now)});
+    }
+    void Event(const char* type, const nlohmann::json& payload) {
+      const std::string now = NowIso();
+      events.push_back({BindValue::Int(org_id), BindValue::Text(type), BindValue::Text(scim::DumpJson(payload)),
+                        BindValue::Text(now), BindValue::Text(now)});
+    }
   };
 
   // Plans storing the decision `out` for `in` over `prev` (null: none yet), and the outbox event its
@@ -1104,13 +1149,13 @@ class SociStore final : public Store {
   // Returns 1 when the outcome changed, else 0.
   static int PlanDecision(const DecisionInput& in, nlohmann::json out, const StoredDecision* prev, DecisionWrites& w) {
     const std::string& id = in.user_id;
-    const std::string user_name = in.user.value("userName", "");
+    const std::string& user_name = in.user_name;
     const std::string now = NowIso();
     if (!out.value("error", nlohmann::json()).is_null()) {
       std::string err = out["error"].is_string() ? out["error"].get<std::string>() : out["error"].dump();
       std::string detail = prev ? scim::DumpJson(prev->detail)
                                 : scim::DumpJson({{"userName", user_name}, {"version", out.value("version", "")}});
-      w.decisions.push_back({id, prev && prev->provisioned ? 1 : 0, detail, err, now});
+      w.Decision(id, prev && prev->provisioned, std::move(detail), &err, now);
       return 0;
     }
     const bool provisioned = out.value("provisioned", false);
@@ -1118,7 +1163,7 @@ class SociStore final : public Store {
     out["userName"] = user_name;
     out["decided"] = now;
     nlohmann::json after = Outcome(provisioned, out);
-    w.decisions.push_back({id, provisioned ? 1 : 0, scim::DumpJson(out), nullptr, now});
+    w.Decision(id, provisioned, scim::DumpJson(out), nullptr, now);
     const bool was = prev && prev->provisioned;
     nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
     nlohmann::json payload = {{"user_id", id}, {"userName", user_name}, {"before", was ? before : nullptr},
@@ -1128,26 +1173,20 @@ class SociStore final : public Store {
                        : was && !provisioned ? "member.deprovisioned"
                        : was && provisioned && before != after ? "member.changed" : nullptr;
     if (!type) return 0;
-    w.events.push_back({type, scim::DumpJson(payload)});
+    w.Event(type, payload);
     return 1;
   }
 
   // Writes planned decisions (insert or replace) and events inside the caller's transaction.
-  void Flush(soci::session& sql, long long org_id, DecisionWrites& w) {
-    if (!w.decisions.empty())
-      Exec(sql, "INSERT INTO decisions (user_id, org_id, provisioned, detail, error, updated) SELECT " + Field(0) +
-                    ", :o, " + Field(1, "INTEGER") + ", " + Field(2) + ", " + Field(3) + ", " + Field(4) +
-                    JsonRows(":rows") +
-                    " ON CONFLICT (user_id) DO UPDATE SET provisioned = excluded.provisioned, detail = excluded.detail, "
-                    "error = excluded.error, updated = excluded.updated",
-           {BindValue::Int(org_id), BindValue::Text(scim::DumpJson(w.decisions))});
-    if (!w.events.empty()) {
-      const std::string now = NowIso();
-      Exec(sql, "INSERT INTO outbox (org_id, type, payload, created, next_attempt) SELECT :o, " + Field(0) + ", " +
-                    Field(1) + ", :c, :n" + JsonRows(":rows"),
-           {BindValue::Int(org_id), BindValue::Text(now), BindValue::Text(now), BindValue::Text(scim::DumpJson(w.events))});
-    }
-    w = DecisionWrites{};
+  void Flush(soci::session& sql, DecisionWrites& w) {
+    InsertRows(sql, "decisions",
+               {{"user_id"}, {"org_id", "BIGINT"}, {"provisioned", "INTEGER"}, {"detail"}, {"error"}, {"updated"}},
+               w.decisions,
+               "ON CONFLICT (user_id) DO UPDATE SET provisioned = excluded.provisioned, detail = excluded.detail, "
+               "error = excluded.error, updated = excluded.updated");
+    InsertRows(sql, "outbox", {{"org_id", "BIGINT"}, {"type"}, {"payload"}, {"created"}, {"next_attempt"}}, w.events);
+    w.decisions.clear();
+    w.events.clear();
   }
 
   // Recomputes the decisions of `user_ids` (ids that are not users are skipped) and drops those of
@@ -1159,7 +1198,7 @@ class SociStore final : public Store {
     if (!maker || (user_ids.empty() && deleted.empty())) return 0;
     DecisionInput base = InputBase(sql, org_id);
     long long changed = 0;
-    DecisionWrites gone;
+    DecisionWrites gone{org_id};
     for (const auto& id : deleted) {
       std::optional<StoredDecision> prev;
       Rows(sql, "SELECT d.user_id, '', d.provisioned, d.detail, d.error, d.updated FROM decisions d WHERE d.user_id = :u",
@@ -1169,10 +1208,10 @@ class SociStore final : public Store {
       if (!prev->provisioned) continue;
       nlohmann::json payload = {{"user_id", id}, {"userName", prev->detail.value("userName", "")},
                                 {"before", Outcome(true, prev->detail)}, {"after", nullptr}, {"reason", "user deleted"}};
-      gone.events.push_back({"member.deprovisioned", scim::DumpJson(payload)});
+      gone.Event("member.deprovisioned", payload);
       ++changed;
     }
-    Flush(sql, org_id, gone);
+    Flush(sql, gone);
     // In chunks: three queries read the chunk's users, groups and previous decisions; one call decides.
     constexpr size_t kChunk = 500;
     std::vector<std::string> ids(user_ids.begin(), user_ids.end());
@@ -1181,13 +1220,13 @@ class SociStore final : public Store {
       nlohmann::json chunk = nlohmann::json::array();
       for (size_t i = at; i < end; ++i) chunk.push_back(ids[i]);
       const BindValue list = BindValue::Text(scim::DumpJson(chunk));
-      std::map<std::string, nlohmann::json> docs;
+      std::map<std::string, std::pair<std::string, std::string>> users;  // id -> (userName, doc)
       // SQLite: unary + keeps the (org_id, kind) index from driving instead of the id index.
-      Rows(sql, "SELECT r.id, r.doc FROM resources r WHERE " + InJsonList("r.id", ":ids") +
+      Rows(sql, "SELECT r.id, r.name, r.doc FROM resources r WHERE " + InJsonList("r.id", ":ids") +
                     (backend_ == Backend::Sqlite ? " AND +r.org_id = :o AND +r.kind = 'User'"
                                                  : " AND r.org_id = :o AND r.kind = 'User'") + " AND r.managed = 1",
-           {list, BindValue::Int(org_id)}, 2,
-           [&](const std::vector<std::string>& c) { docs[c[0]] = nlohmann::json::parse(c[1]); });
+           {list, BindValue::Int(org_id)}, 3,
+           [&](const std::vector<std::string>& c) { users[c[0]] = {c[1], c[2]}; });
       auto groups = Edges(sql, org_id, {ids.begin() + static_cast<long>(at), ids.begin() + static_cast<long>(end)},
                           /*of_groups=*/false);
       std::map<std::string, StoredDecision> before;
@@ -1196,23 +1235,54 @@ class SociStore final : public Store {
            {list}, 6, [&](const std::vector<std::string>& c) { before.emplace(c[0], DecisionOf(c)); });
       std::vector<DecisionInput> inputs;
       for (size_t i = at; i < end; ++i) {
-        auto doc = docs.find(ids[i]);
-        if (doc == docs.end()) continue;  // not a user
-        DecisionInput in = base;
+        auto user = users.find(ids[i]);
+        if (user == users.end()) continue;  // not a user
+        DecisionInput& in = inputs.emplace_back(base);
         in.user_id = ids[i];
-        in.user = std::move(doc->second);
+        in.user_name = std::move(user->second.first);
+        in.user = std::move(user->second.second);
         if (auto g = groups.find(ids[i]); g != groups.end())
           for (const auto& ref : g->second) in.groups.push_back({{"id", ref.id}, {"display", ref.display}});
-        inputs.push_back(std::move(in));
       }
-      std::vector<nlohmann::json> outs = maker->DecideMany(inputs);
-      DecisionWrites writes;
-      for (size_t i = 0; i < inputs.size(); ++i) {
-        auto prev = before.find(inputs[i].user_id);
-        changed += PlanDecision(inputs[i], std::move(outs[i]), prev == before.end() ? nullptr : &prev->second, writes);
-      }
-      Flush(sql, org_id, writes);
+      changed += DecideAndWrite(sql, *maker, org_id, inputs, before);
     }
+    return changed;
+  }
+
+  // Decides users just inserted (`rows`, made from `docs`) inside the caller's transaction. They are
+  // in no group and have no decision yet, so nothing is read back. Returns how many changed.
+  long long DecideNew(soci::session& sql, long long org_id, const std::vector<ResourceRow>& rows,
+                      const std::vector<nlohmann::json>& docs) {
+    std::shared_ptr<DecisionMaker> maker = decision_maker();
+    if (!maker || rows.empty()) return 0;
+    DecisionInput base = InputBase(sql, org_id);
+    long long changed = 0;
+    constexpr size_t kChunk = 500;  // as Recompute's
+    for (size_t at = 0; at < rows.size(); at += kChunk) {
+      std::vector<DecisionInput> inputs;
+      for (size_t i = at; i < std::min(rows.size(), at + kChunk); ++i) {
+        DecisionInput& in = inputs.emplace_back(base);
+        in.user_id = rows[i].id;
+        in.user_name = docs[i].value("userName", "");
+        in.user = rows[i].doc_text;
+      }
+      changed += DecideAndWrite(sql, *maker, org_id, inputs, {});
+    }
+    return changed;
+  }
+
+  // Decides `inputs` in one call into the rules and writes their decisions, and the events of the
+  // changes over `before` (previous decisions by user id), inside the caller's transaction.
+  long long DecideAndWrite(soci::session& sql, DecisionMaker& maker, long long org_id,
+                           const std::vector<DecisionInput>& inputs, const std::map<std::string, StoredDecision>& before) {
+    std::vector<nlohmann::json> outs = maker.DecideMany(inputs);
+    DecisionWrites writes{org_id};
+    long long changed = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto prev = before.find(inputs[i].user_id);
+      changed += PlanDecision(inputs[i], std::move(outs[i]), prev == before.end() ? nullptr : &prev->second, writes);
+    }
+    Flush(sql, writes);
     return changed;
   }
 
