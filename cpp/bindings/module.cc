@@ -186,11 +186,20 @@ PYBIND11_MODULE(_core, m) {
                out.push_back({{"resourceType", e.resource_type}, {"schema", e.definition}});
              return scimitar::scim::DumpJson(out);
            }, release())
-      .def("import_json", [](Store& s, const std::string& slug, const std::string& kind, const std::string& rows,
-                             const std::string& key, bool dry_run) {
+      // Import in two steps (ScimService::PrepareImport / CommitImport): a caller may prepare the next
+      // batch while the previous one commits on another thread; batches commit in order.
+      .def("import_prepare", [](Store& s, const std::string& slug, const std::string& kind, const std::string& rows,
+                                const std::string& key, bool dry_run) {
              scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
-             return scimitar::scim::DumpJson(service.Import(TenantOf(s, slug), KindOf(kind), nlohmann::json::parse(rows), key, dry_run));
+             return service.PrepareImport(TenantOf(s, slug), KindOf(kind), nlohmann::json::parse(rows), key, dry_run);
+           }, release())
+      .def("import_commit", [](Store& s, const std::string& slug, scimitar::service::PreparedImport& batch) {
+             scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
+             return scimitar::scim::DumpJson(service.CommitImport(TenantOf(s, slug), batch));
            }, release());
+
+  py::class_<scimitar::service::PreparedImport, std::shared_ptr<scimitar::service::PreparedImport>>(
+      m, "PreparedImport", "One validated import batch, waiting for Store.import_commit.");
 
   py::class_<scimitar::Server>(m, "Server")
       .def(py::init([](std::shared_ptr<Store> store, const std::string& host, int port, int threads,

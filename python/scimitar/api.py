@@ -204,39 +204,55 @@ class Org:
         return self._import("Group", rows, key, progress, dry_run, mapping, batch_size)
 
     def _import(self, kind, rows, key, progress, dry_run, mapping, batch_size) -> ImportReport:
+        from concurrent.futures import ThreadPoolExecutor
         from .importer import resource_from_row, Progress
         report = ImportReport(dry_run=dry_run)
         events_before = self.db.store.event_count(self.slug)
         tick = progress if callable(progress) else (Progress() if progress else None)
+        store = self.db.store
         batch: list[dict] = []
+        committing = None  # the previous batch's commit, running on `writer`
 
-        def flush() -> None:
-            if not batch:
-                return
-            for r in json.loads(self.db.store.import_json(self.slug, kind, json.dumps(batch), key, dry_run)):
+        def collect() -> None:
+            for r in json.loads(committing.result()):
                 status = r["status"]
                 if status == "rejected":
                     report.rejected.append((r["line"], r["error"]))
                 else:
                     setattr(report, status, getattr(report, status) + 1)
-            batch.clear()
             if tick:
                 tick(report.total)
 
-        for index, item in enumerate(rows, start=1):
-            line, row = item if isinstance(item, tuple) else (index, item)
-            if isinstance(row, dict) and "__invalid__" in row:
-                report.rejected.append((line, row["__invalid__"]))
-                continue
-            try:
-                resource = mapping(row) if mapping else resource_from_row(row)
-            except Exception as e:  # noqa: BLE001 - a bad row is reported, never dropped silently
-                report.rejected.append((line, f"mapping failed: {type(e).__name__}: {e}"))
-                continue
-            batch.append({"line": line, "resource": resource})
-            if len(batch) >= batch_size:
-                flush()
-        flush()
+        def flush() -> None:
+            # Batch N+1 is read, validated and decided here while batch N commits on `writer`; batches
+            # commit in order, one at a time, each in its own transaction.
+            nonlocal committing
+            if not batch:
+                return
+            prepared = store.import_prepare(self.slug, kind, json.dumps(batch), key, dry_run)
+            batch.clear()
+            if committing is not None:
+                collect()
+            committing = writer.submit(store.import_commit, self.slug, prepared)
+
+        # Leaving the block (also on Ctrl-C) waits for the commit in flight: only whole batches are stored.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scimitar-import") as writer:
+            for index, item in enumerate(rows, start=1):
+                line, row = item if isinstance(item, tuple) else (index, item)
+                if isinstance(row, dict) and "__invalid__" in row:
+                    report.rejected.append((line, row["__invalid__"]))
+                    continue
+                try:
+                    resource = mapping(row) if mapping else resource_from_row(row)
+                except Exception as e:  # noqa: BLE001 - a bad row is reported, never dropped silently
+                    report.rejected.append((line, f"mapping failed: {type(e).__name__}: {e}"))
+                    continue
+                batch.append({"line": line, "resource": resource})
+                if len(batch) >= batch_size:
+                    flush()
+            flush()
+            if committing is not None:
+                collect()
         if isinstance(tick, Progress):
             tick.done(report)
         report.decisions_changed = self.db.store.event_count(self.slug) - events_before

@@ -276,8 +276,8 @@ TEST_P(StoreTest, AuthenticationSeesChangesMadeElsewhereAtOnce) {
 
 TEST_P(StoreTest, CreateManyIsAllOrNothing) {
   User("taken@x.test");
-  std::vector<json> docs = {{{"userName", "new1@x.test"}, {"externalId", "n1"}},
-                            {{"userName", "TAKEN@x.test"}, {"externalId", "n2"}}};
+  std::vector<NewResource> docs = {{{{"userName", "new1@x.test"}, {"externalId", "n1"}}, "", ""},
+                                   {{{"userName", "TAKEN@x.test"}, {"externalId", "n2"}}, "", ""}};
   try {
     store_->CreateMany(org_, ResourceKind::User, docs);
     FAIL() << "a batch with a taken userName was stored";
@@ -286,7 +286,7 @@ TEST_P(StoreTest, CreateManyIsAllOrNothing) {
     EXPECT_EQ(e.scim_type(), "uniqueness");
   }
   EXPECT_EQ(Names("userName eq \"new1@x.test\""), std::vector<std::string>{});
-  docs[1]["userName"] = "new2@x.test";
+  docs[1].doc["userName"] = "new2@x.test";
   auto made = store_->CreateMany(org_, ResourceKind::User, docs);
   ASSERT_EQ(made.size(), 2u);
   EXPECT_EQ(made[1].doc()["userName"], "new2@x.test");

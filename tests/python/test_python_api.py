@@ -78,6 +78,28 @@ def test_import_is_idempotent_reports_every_bad_row_and_updates(org):
     assert not list(org.users(filter='userName eq "new@x.test"'))
 
 
+def test_a_batch_decided_ahead_commits_against_the_settings_and_rows_stored_by_then(org):
+    """The importer decides batch N+1 while batch N commits; what changed in between wins."""
+    store, slug = org.db.store, org.slug
+
+    def batch(*keys: str) -> str:
+        return json.dumps([{"line": i + 1, "resource": {"externalId": k, "userName": f"{k}@x.test"}}
+                           for i, k in enumerate(keys)])
+
+    prepared = store.import_prepare(slug, "User", batch("a1", "a2"), "externalId", False)
+    org.set(user_group="Fluid User")  # admission now needs a group that a1 and a2 are not in
+    assert [r["status"] for r in json.loads(store.import_commit(slug, prepared))] == ["created", "created"]
+    assert org.members() == []
+    assert org.explain("a1@x.test")["detail"]["reason"] == "not a member of 'Fluid User'"
+
+    prepared = store.import_prepare(slug, "User", batch("b1", "b2"), "externalId", False)
+    org.import_users([{"externalId": "b1", "userName": "b1@x.test"}])  # stored by another import meanwhile
+    results = json.loads(store.import_commit(slug, prepared))
+    assert [r["status"] for r in results] == ["unchanged", "created"]
+    assert [u["userName"] for u in org.users(filter='userName sw "b"')] == ["b1@x.test", "b2@x.test"]
+    assert results[0]["id"] == next(org.users(filter='userName eq "b1@x.test"'))["id"]
+
+
 def test_mapping_function_and_groups(org):
     def mapping(row):
         return {"userName": row["mail"].lower(), "externalId": row["id"], "displayName": row["full"]}

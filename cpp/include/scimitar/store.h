@@ -78,6 +78,20 @@ struct ResourceRow {
   nlohmann::json doc() const { return nlohmann::json::parse(doc_text); }  // parses on every call
 };
 
+// A resource for CreateMany. An importer may assign `id` (store::NewResourceId) and `doc_text`
+// (scim::DumpJson(doc)) ahead of the write, to decide the new users before it (Store::DecideAhead).
+struct NewResource {
+  nlohmann::json doc;
+  std::string id;        // empty: assigned on insert
+  std::string doc_text;  // empty: serialized on insert
+};
+
+// Decisions of users not created yet, made outside any transaction (Store::DecideAhead).
+struct DecidedAhead {
+  std::map<std::string, std::string> settings;      // the organization's settings they were made with
+  std::map<std::string, nlohmann::json> decisions;  // user id -> the rules' answer (DecisionMaker)
+};
+
 struct MemberRef {
   std::string id;
   std::string type;     // "User" or "Group"
@@ -162,10 +176,17 @@ class Store {
   // Inserts a resource with a new UUID; members (groups only) must exist in the organization.
   virtual ResourceRow Create(long long org_id, scim::ResourceKind kind, const nlohmann::json& doc,
                              const std::vector<std::string>& members) = 0;
-  // Inserts many resources without members in one transaction, with their decisions recomputed in one
+  // Inserts many resources without members in one transaction, with their decisions made in one
   // batch: all or nothing (409 naming the first userName already in use). Returns them in order.
+  // A user whose decision `ahead` holds keeps it if the organization's settings are still those it
+  // was made with; any other user is decided inside the transaction.
   virtual std::vector<ResourceRow> CreateMany(long long org_id, scim::ResourceKind kind,
-                                              const std::vector<nlohmann::json>& docs) = 0;
+                                              const std::vector<NewResource>& items,
+                                              const DecidedAhead* ahead = nullptr) = 0;
+  // Decides users about to be created (ids and doc_text assigned; in no group, with no decision
+  // yet) without holding a transaction, so that a caller can decide one batch while another is
+  // being written. Makes nothing without rules.
+  virtual DecidedAhead DecideAhead(long long org_id, const std::vector<NewResource>& users) = 0;
   // Managed resources whose key is one of `values`, in one query: the key is externalId (exact) or,
   // with by_name, userName/displayName (case-insensitive).
   virtual std::vector<ResourceRow> FindByKey(long long org_id, scim::ResourceKind kind, bool by_name,

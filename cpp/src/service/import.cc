@@ -3,60 +3,64 @@
 // resources by a key (externalId or userName/displayName); a row equal to what is stored changes
 // nothing, so importing a file twice is idempotent.
 //
-// One call imports one batch. One query finds the stored resources of all the batch's keys; the new
-// resources are inserted in one transaction, their decisions made in one call into the rules; changed
-// resources are modified one by one (locked read-modify-write). A conflict that only shows at write
+// A batch is imported in two steps, so that an importer can prepare one batch while the previous one
+// is written. PrepareImport validates the rows and decides the users that look new (not found by
+// their key) outside any transaction: their ids and stored text are assigned ahead. CommitImport
+// finds the stored resources of all the batch's keys in one query; the new resources are inserted in
+// one transaction, with the decisions made ahead (or, for users not decided ahead, or when the
+// organization's settings changed meanwhile, decided in it); changed resources are modified one by
+// one (locked read-modify-write). A conflict that only shows at write
 // time (another writer took a userName meanwhile) sends the batch's new rows through one-by-one
 // creates, so that each row reports its own outcome. A row whose key (or userName) repeats an earlier
 // row of the batch waits for a later pass, so it sees the earlier row stored.
 #include <algorithm>
 #include <set>
 
+#include "scim/json_text.h"
 #include "scim/resource.h"
 #include "scimitar/error.h"
 #include "service/scim_service.h"
+#include "store/ids.h"
 
 namespace scimitar::service {
 
 using scim::ResourceKind;
 
-namespace {
+std::string ImportKey::Of(const nlohmann::json& doc) const {
+  auto v = doc.find(attr);
+  if (v == doc.end() || !v->is_string()) return "";
+  return by_name ? scim::ToLower(v->get<std::string>()) : v->get<std::string>();
+}
 
-struct PreparedRow {
-  size_t index = 0;                 // into the batch and its results
-  scim::NormalizedResource n;
-  std::string key;                  // the key's value as matched: externalId as is, names folded
-  std::string name;                 // folded userName/displayName
-};
+namespace {
 
 void Reject(nlohmann::json& result, const std::string& why) {
   result["status"] = "rejected";
   result["error"] = why;
 }
 
-struct ImportKey {
-  std::string attr;       // "externalId", "userName" or "displayName"
-  bool by_name = false;   // matched case-insensitively on the name column
-
-  std::string Of(const nlohmann::json& doc) const {
-    auto v = doc.find(attr);
-    if (v == doc.end() || !v->is_string()) return "";
-    return by_name ? scim::ToLower(v->get<std::string>()) : v->get<std::string>();
-  }
-};
+// For each row: whether its key (or, users, its name) repeats an earlier row's. A pass imports the
+// rows that do not; the others wait for a later pass, so that each sees the earlier row stored.
+std::vector<bool> Repeats(const std::vector<PreparedImport::Row>& rows, bool users) {
+  std::vector<bool> out;
+  std::set<std::string> keys, names;
+  for (const auto& row : rows) out.push_back(!keys.insert(row.key).second || (users && !names.insert(row.name).second));
+  return out;
+}
 
 // Imports the first row of every key in `rows`; returns the rows whose key or name repeats one of
 // those (for the next pass).
-std::vector<PreparedRow> ImportPass(Store& store, const Tenant& t, ResourceKind kind, const ImportKey& key,
-                                    std::vector<PreparedRow> rows, bool dry_run, nlohmann::json& results) {
+std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, PreparedImport& batch,
+                                            std::vector<PreparedImport::Row> rows) {
+  const ResourceKind kind = batch.kind;
+  const ImportKey& key = batch.key;
+  const bool dry_run = batch.dry_run;
+  nlohmann::json& results = batch.results;
   const bool users = kind == ResourceKind::User;
   const std::string name_attr = users ? "userName" : "displayName";
-  std::vector<PreparedRow> now, later;
-  std::set<std::string> keys, names;
-  for (auto& row : rows) {
-    const bool repeated = !keys.insert(row.key).second || (users && !names.insert(row.name).second);
-    (repeated ? later : now).push_back(std::move(row));
-  }
+  std::vector<PreparedImport::Row> now, later;
+  const std::vector<bool> repeats = Repeats(rows, users);
+  for (size_t i = 0; i < rows.size(); ++i) (repeats[i] ? later : now).push_back(std::move(rows[i]));
 
   std::vector<std::string> key_values;
   for (const auto& row : now) key_values.push_back(row.key);
@@ -88,7 +92,7 @@ std::vector<PreparedRow> ImportPass(Store& store, const Tenant& t, ResourceKind 
   auto members_now = group_ids.empty() ? std::map<std::string, std::vector<MemberRef>>{}
                                         : store.MembersOf(t.org_id, group_ids);
 
-  std::vector<const PreparedRow*> creates;
+  std::vector<const PreparedImport::Row*> creates;
   for (const auto& row : now) {
     nlohmann::json& result = results[row.index];
     try {
@@ -129,19 +133,19 @@ std::vector<PreparedRow> ImportPass(Store& store, const Tenant& t, ResourceKind 
     }
   }
 
-  std::vector<const PreparedRow*> one_by_one, together;
-  for (const PreparedRow* row : creates) (row->n.members && !row->n.members->empty() ? one_by_one : together).push_back(row);
+  std::vector<const PreparedImport::Row*> one_by_one, together;
+  for (const auto* row : creates) (row->n.members && !row->n.members->empty() ? one_by_one : together).push_back(row);
   if (!together.empty()) {
-    std::vector<nlohmann::json> docs;
-    for (const PreparedRow* row : together) docs.push_back(row->n.doc);
+    std::vector<NewResource> items;
+    for (const auto* row : together) items.push_back(NewResource{row->n.doc, row->id, row->doc_text});
     try {
-      std::vector<ResourceRow> made = store.CreateMany(t.org_id, kind, docs);
+      std::vector<ResourceRow> made = store.CreateMany(t.org_id, kind, items, &batch.ahead);
       for (size_t i = 0; i < together.size(); ++i) results[together[i]->index]["id"] = made[i].id;
     } catch (const ScimError&) {  // a conflict appeared after the lookup; nothing was written
       one_by_one.insert(one_by_one.end(), together.begin(), together.end());
     }
   }
-  for (const PreparedRow* row : one_by_one) {
+  for (const auto* row : one_by_one) {
     try {
       results[row->index]["id"] =
           store.Create(t.org_id, kind, row->n.doc, row->n.members.value_or(std::vector<std::string>{})).id;
@@ -154,20 +158,23 @@ std::vector<PreparedRow> ImportPass(Store& store, const Tenant& t, ResourceKind 
 
 }  // namespace
 
-nlohmann::json ScimService::Import(const Tenant& t, ResourceKind kind, const nlohmann::json& rows, const std::string& key,
-                                   bool dry_run) const {
+std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, ResourceKind kind, const nlohmann::json& rows,
+                                                           const std::string& key, bool dry_run) const {
   auto types = TypesFor(t);
   const auto& type = types->Of(kind);
   const std::string name_attr = kind == ResourceKind::User ? "userName" : "displayName";
   if (key != "externalId" && key != name_attr)
     throw InvalidValue("the import key must be externalId or " + name_attr);
-  const ImportKey import_key{key, key == name_attr};
+  auto batch = std::make_shared<PreparedImport>();
+  batch->kind = kind;
+  batch->key = ImportKey{key, key == name_attr};
+  batch->dry_run = dry_run;
   const ImportKey name_key{name_attr, true};
   std::shared_ptr<DecisionMaker> rules = store_.decision_maker();
   const bool transform = rules && rules->HasTransforms(t.slug, type.name);
 
-  nlohmann::json results = nlohmann::json::array();
-  std::vector<PreparedRow> pending;
+  nlohmann::json& results = batch->results;
+  results = nlohmann::json::array();
   for (size_t i = 0; i < rows.size(); ++i) {
     const nlohmann::json& item = rows[i];
     results.push_back({{"line", item.is_object() ? item.value("line", 0) : 0}});
@@ -175,19 +182,48 @@ nlohmann::json ScimService::Import(const Tenant& t, ResourceKind kind, const nlo
       nlohmann::json body = item.at("resource");
       if (body.is_object() && !body.contains("schemas")) body["schemas"] = {type.core->id};
       if (transform) body = rules->Transform(t.slug, type.name, body);
-      PreparedRow row{i, scim::Normalize(type, body, /*require_schemas=*/true), "", ""};
-      row.key = import_key.Of(row.n.doc);
+      PreparedImport::Row row{i, scim::Normalize(type, body, /*require_schemas=*/true), "", "", "", ""};
+      row.key = batch->key.Of(row.n.doc);
       if (row.key.empty()) throw InvalidValue("the row has no " + key);
       row.name = name_key.Of(row.n.doc);
-      pending.push_back(std::move(row));
+      batch->pending.push_back(std::move(row));
     } catch (const ScimError& e) {
       Reject(results[i], e.what());
     } catch (const nlohmann::json::exception& e) {
       Reject(results[i], std::string("malformed row: ") + e.what());
     }
   }
-  while (!pending.empty()) pending = ImportPass(store_, t, kind, import_key, std::move(pending), dry_run, results);
-  return results;
+  if (dry_run || kind != ResourceKind::User || !rules) return batch;
+
+  // The users of the first pass whose key nothing stored has now are decided ahead. Should one be
+  // stored by the time of the commit, it is updated instead and its decision made there.
+  const std::vector<bool> repeats = Repeats(batch->pending, /*users=*/true);
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < batch->pending.size(); ++i)
+    if (!repeats[i]) keys.push_back(batch->pending[i].key);
+  std::set<std::string> stored;
+  for (const auto& r : store_.FindByKey(t.org_id, kind, batch->key.by_name, keys)) stored.insert(batch->key.Of(r.doc()));
+  std::vector<NewResource> fresh;
+  for (size_t i = 0; i < batch->pending.size(); ++i) {
+    PreparedImport::Row& row = batch->pending[i];
+    if (repeats[i] || stored.count(row.key)) continue;
+    row.id = store::NewResourceId();
+    row.doc_text = scim::DumpJson(row.n.doc);
+    fresh.push_back(NewResource{row.n.doc, row.id, row.doc_text});
+  }
+  batch->ahead = store_.DecideAhead(t.org_id, fresh);
+  return batch;
+}
+
+nlohmann::json ScimService::CommitImport(const Tenant& t, PreparedImport& batch) const {
+  std::vector<PreparedImport::Row> pending = std::move(batch.pending);
+  while (!pending.empty()) pending = ImportPass(store_, t, batch, std::move(pending));
+  return std::move(batch.results);
+}
+
+nlohmann::json ScimService::Import(const Tenant& t, ResourceKind kind, const nlohmann::json& rows, const std::string& key,
+                                   bool dry_run) const {
+  return CommitImport(t, *PrepareImport(t, kind, rows, key, dry_run));
 }
 
 }  // namespace scimitar::service

@@ -17,6 +17,34 @@
 
 namespace scimitar::service {
 
+// How import rows are matched to stored resources.
+struct ImportKey {
+  std::string attr;       // "externalId", "userName" or "displayName"
+  bool by_name = false;   // matched case-insensitively on the name column
+
+  // The key's value in `doc` as matched ("" when absent): externalId as is, names folded.
+  std::string Of(const nlohmann::json& doc) const;
+};
+
+// One batch of an import between ScimService::PrepareImport and CommitImport. Not thread-safe: one
+// thread at a time.
+struct PreparedImport {
+  struct Row {
+    size_t index = 0;        // into the batch and its results
+    scim::NormalizedResource n;
+    std::string key;         // ImportKey::Of
+    std::string name;        // folded userName/displayName
+    std::string id;          // assigned ahead for a user decided ahead, else ""
+    std::string doc_text;    // with `id`: the document as it will be stored
+  };
+  scim::ResourceKind kind{};
+  ImportKey key;
+  bool dry_run = false;
+  nlohmann::json results;        // one per row; rows rejected by validation are final already
+  std::vector<Row> pending;      // the valid rows
+  DecidedAhead ahead;
+};
+
 struct ServiceOptions {
   long long max_page_size = 1000;    // advertised as filter.maxResults
   long long default_page_size = 100;
@@ -64,6 +92,12 @@ class ScimService {
   // ({"line","status": created|updated|unchanged|rejected,"id","error"}). With dry_run nothing is written.
   nlohmann::json Import(const Tenant& t, scim::ResourceKind kind, const nlohmann::json& rows, const std::string& key,
                         bool dry_run) const;
+  // Import in two steps: PrepareImport validates the batch and decides its new users without a
+  // transaction; CommitImport writes it (once) and returns the results. A caller may prepare batch
+  // N+1 while batch N commits, but must commit batches in order.
+  std::shared_ptr<PreparedImport> PrepareImport(const Tenant& t, scim::ResourceKind kind, const nlohmann::json& rows,
+                                                const std::string& key, bool dry_run) const;
+  nlohmann::json CommitImport(const Tenant& t, PreparedImport& batch) const;
 
   Response ServiceProviderConfig(const std::string& base_url) const;
   // The organization's schemas and resource types, its declared extensions included; id "" = list.

@@ -588,11 +588,11 @@ class SociStore final : public Store {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_.get());
-    const std::vector<nlohmann::json> docs{doc};
-    std::vector<ResourceRow> rows = InsertMany(sql, org_id, kind, docs);
+    const std::vector<NewResource> items{NewResource{doc, "", ""}};
+    std::vector<ResourceRow> rows = InsertMany(sql, org_id, kind, items);
     if (!members.empty()) AddMembers(sql, org_id, rows[0].id, members);
     if (kind == scim::ResourceKind::User)
-      DecideNew(sql, org_id, rows, docs);
+      DecideNew(sql, org_id, rows, items, nullptr);
     else
       Recompute(sql, org_id, {members.begin(), members.end()}, {});
     ResourceRow row = std::move(rows[0]);
@@ -600,18 +600,34 @@ class SociStore final : public Store {
     return row;
   }
 
-  std::vector<ResourceRow> CreateMany(long long org_id, scim::ResourceKind kind,
-                                      const std::vector<nlohmann::json>& docs) override {
+  std::vector<ResourceRow> CreateMany(long long org_id, scim::ResourceKind kind, const std::vector<NewResource>& items,
+                                      const DecidedAhead* ahead) override {
     std::vector<ResourceRow> rows;
-    if (docs.empty()) return rows;
+    if (items.empty()) return rows;
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_.get());
-    rows = InsertMany(sql, org_id, kind, docs);
-    if (kind == scim::ResourceKind::User) DecideNew(sql, org_id, rows, docs);
+    rows = InsertMany(sql, org_id, kind, items);
+    if (kind == scim::ResourceKind::User) DecideNew(sql, org_id, rows, items, ahead);
     tx.Commit();
     AnalyzeAfterGrowth(sql, rows.size());
     return rows;
+  }
+
+  DecidedAhead DecideAhead(long long org_id, const std::vector<NewResource>& users) override {
+    DecidedAhead out;
+    std::shared_ptr<DecisionMaker> maker = decision_maker();
+    if (!maker || users.empty()) return out;
+    std::vector<DecisionInput> inputs;
+    {
+      Lease lease(pool_, caches_);
+      DecisionInput base = InputBase(lease.sql(), org_id);
+      out.settings = base.settings;
+      for (const auto& u : users) inputs.push_back(NewUserInput(base, u));
+    }
+    std::vector<nlohmann::json> answers = maker->DecideMany(inputs);
+    for (size_t i = 0; i < users.size(); ++i) out.decisions.emplace(users[i].id, std::move(answers[i]));
+    return out;
   }
 
   std::vector<ResourceRow> FindByKey(long long org_id, scim::ResourceKind kind, bool by_name,
@@ -1004,14 +1020,16 @@ class SociStore final : public Store {
   // Inserts new managed resources (and their email projections) inside the caller's transaction.
   // Throws 409 when a userName is taken.
   std::vector<ResourceRow> InsertMany(soci::session& sql, long long org_id, scim::ResourceKind kind,
-                                      const std::vector<nlohmann::json>& docs) {
+                                      const std::vector<NewResource>& items) {
     std::vector<ResourceRow> rows;
     std::vector<InsertRow> values, emails;
-    rows.reserve(docs.size());
-    values.reserve(docs.size());
+    rows.reserve(items.size());
+    values.reserve(items.size());
     const std::string now = NowIso();
-    for (const auto& doc : docs) {
-      ResourceRow row{store::NewResourceId(), scim::DumpJson(doc), 1, now, now};
+    for (const auto& item : items) {
+      const nlohmann::json& doc = item.doc;
+      ResourceRow row{item.id.empty() ? store::NewResourceId() : item.id,
+                      item.doc_text.empty() ? scim::DumpJson(doc) : item.doc_text, 1, now, now};
       Projection p = Project(kind, doc);
       values.push_back({BindValue::Text(row.id), BindValue::Int(org_id), BindValue::Text(std::move(p.name)), BindValue::Text(std::move(p.name_folded)),
                         BindValue::Text(std::move(p.display)), ExternalIdBind(p), ActiveBind(p),
@@ -1029,8 +1047,8 @@ class SociStore final : public Store {
                  values);
     } catch (const soci::soci_error& e) {
       if (!IsUniqueViolation(e)) throw;
-      if (docs.size() == 1)
-        throw Uniqueness("userName '" + Project(kind, docs[0]).name + "' is already in use in this organization");
+      if (items.size() == 1)
+        throw Uniqueness("userName '" + Project(kind, items[0].doc).name + "' is already in use in this organization");
       throw Uniqueness("a userName of the batch is already in use in this organization");
     }
     InsertRows(sql, "user_emails", kEmailColumns, emails);
@@ -1244,47 +1262,65 @@ class SociStore final : public Store {
         if (auto g = groups.find(ids[i]); g != groups.end())
           for (const auto& ref : g->second) in.groups.push_back({{"id", ref.id}, {"display", ref.display}});
       }
-      changed += DecideAndWrite(sql, *maker, org_id, inputs, before);
+      changed += WriteDecisions(sql, org_id, inputs, maker->DecideMany(inputs), before);
     }
     return changed;
   }
 
-  // Decides users just inserted (`rows`, made from `docs`) inside the caller's transaction. They are
-  // in no group and have no decision yet, so nothing is read back. Returns how many changed.
+  // Decides users just inserted (`rows`, made from `items`) inside the caller's transaction. They are
+  // in no group and have no decision yet, so nothing is read back. A decision `ahead` holds is kept
+  // when the settings it saw are still the organization's. Returns how many changed.
   long long DecideNew(soci::session& sql, long long org_id, const std::vector<ResourceRow>& rows,
-                      const std::vector<nlohmann::json>& docs) {
+                      const std::vector<NewResource>& items, const DecidedAhead* ahead) {
     std::shared_ptr<DecisionMaker> maker = decision_maker();
     if (!maker || rows.empty()) return 0;
     DecisionInput base = InputBase(sql, org_id);
+    if (ahead && ahead->settings != base.settings) ahead = nullptr;
     long long changed = 0;
     constexpr size_t kChunk = 500;  // as Recompute's
     for (size_t at = 0; at < rows.size(); at += kChunk) {
-      std::vector<DecisionInput> inputs;
+      std::vector<DecisionInput> inputs, undecided;
+      std::vector<nlohmann::json> answers;
       for (size_t i = at; i < std::min(rows.size(), at + kChunk); ++i) {
-        DecisionInput& in = inputs.emplace_back(base);
-        in.user_id = rows[i].id;
-        in.user_name = docs[i].value("userName", "");
-        in.user = rows[i].doc_text;
+        inputs.push_back(NewUserInput(base, NewResource{items[i].doc, rows[i].id, rows[i].doc_text}));
+        auto found = ahead ? ahead->decisions.find(rows[i].id) : std::map<std::string, nlohmann::json>::const_iterator{};
+        const bool decided = ahead && found != ahead->decisions.end();
+        answers.push_back(decided ? found->second : nlohmann::json());
+        if (!decided) undecided.push_back(inputs.back());
       }
-      changed += DecideAndWrite(sql, *maker, org_id, inputs, {});
+      if (!undecided.empty()) {
+        std::vector<nlohmann::json> made = maker->DecideMany(undecided);
+        for (size_t i = 0, next = 0; i < answers.size(); ++i)
+          if (answers[i].is_null()) answers[i] = std::move(made[next++]);
+      }
+      changed += WriteDecisions(sql, org_id, inputs, std::move(answers), {});
     }
     return changed;
   }
 
-  // Decides `inputs` in one call into the rules and writes their decisions, and the events of the
-  // changes over `before` (previous decisions by user id), inside the caller's transaction.
-  long long DecideAndWrite(soci::session& sql, DecisionMaker& maker, long long org_id,
-                           const std::vector<DecisionInput>& inputs, const std::map<std::string, StoredDecision>& before) {
-    std::vector<nlohmann::json> outs = maker.DecideMany(inputs);
+  // The decision input of a user about to be created or just created: in no group.
+  static DecisionInput NewUserInput(const DecisionInput& base, const NewResource& user) {
+    DecisionInput in = base;
+    in.user_id = user.id;
+    in.user_name = user.doc.value("userName", "");
+    in.user = user.doc_text;
+    return in;
+  }
+
+  // Writes the rules' `answers` for `inputs` as their decisions, and the events of the changes over
+  // `before` (previous decisions by user id), inside the caller's transaction. Returns how many changed.
+  long long WriteDecisions(soci::session& sql, long long org_id, const std::vector<DecisionInput>& inputs,
+                           std::vector<nlohmann::json> answers, const std::map<std::string, StoredDecision>& before) {
     DecisionWrites writes{org_id};
     long long changed = 0;
     for (size_t i = 0; i < inputs.size(); ++i) {
       auto prev = before.find(inputs[i].user_id);
-      changed += PlanDecision(inputs[i], std::move(outs[i]), prev == before.end() ? nullptr : &prev->second, writes);
+      changed += PlanDecision(inputs[i], std::move(answers[i]), prev == before.end() ? nullptr : &prev->second, writes);
     }
     Flush(sql, writes);
     return changed;
   }
+
 
   static ResourceRow RowOf(const std::vector<std::string>& c) { return ResourceRow{c[0], c[1], std::stoll(c[2]), c[3], c[4]}; }
 
