@@ -39,11 +39,9 @@ std::string PyDecisionMaker::CallJson(const char* method, const std::string& tex
   return {};
 }
 
-nlohmann::json PyDecisionMaker::Decide(const DecisionInput& in) { return DecideMany({in})[0]; }
-
-std::vector<nlohmann::json> PyDecisionMaker::DecideMany(const std::vector<DecisionInput>& inputs) {
+std::vector<std::string> PyDecisionMaker::DecideMany(const std::vector<DecisionInput>& inputs) {
   // One call per run of inputs sharing organization, settings and clock (in practice: the whole batch).
-  std::vector<nlohmann::json> out;
+  std::vector<std::string> out;
   out.reserve(inputs.size());
   size_t at = 0;
   while (at < inputs.size()) {
@@ -63,16 +61,17 @@ std::vector<nlohmann::json> PyDecisionMaker::DecideMany(const std::vector<Decisi
     payload.Add("now", scimitar::scim::DumpJson(first.now));
     payload.Add("users", std::move(users));
     std::string error;
-    std::string answer = CallJson("decide_many_json", payload.Finish(), error);
-    nlohmann::json decisions = error.empty() ? nlohmann::json::parse(answer, nullptr, false) : nlohmann::json();
-    const bool usable = decisions.is_array() && decisions.size() == end - at;
-    if (error.empty() && !usable) error = "rules engine returned malformed JSON";
-    for (size_t i = at; i < end; ++i) {
-      if (usable && decisions[i - at].is_object())
-        out.push_back(std::move(decisions[i - at]));
-      else
-        out.push_back({{"error", error.empty() ? "rules engine returned a decision that is not an object" : error}});
+    const std::string answer = CallJson("decide_many_json", payload.Finish(), error);
+    std::vector<std::string_view> decisions;
+    if (error.empty()) {
+      try {
+        decisions = scimitar::scim::ArrayElements(answer);
+      } catch (const std::runtime_error&) {
+      }
+      if (decisions.size() != end - at) error = "rules engine returned malformed JSON";
     }
+    for (size_t i = at; i < end; ++i)
+      out.push_back(error.empty() ? std::string(decisions[i - at]) : scimitar::scim::DumpJson({{"error", error}}));
     at = end;
   }
   return out;

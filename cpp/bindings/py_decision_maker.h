@@ -22,8 +22,7 @@ class PyDecisionMaker final : public DecisionMaker {
   // interpreter is alive, and leaks the reference (never crashes) once it is finalizing.
   ~PyDecisionMaker() override;
 
-  nlohmann::json Decide(const DecisionInput& input) override;
-  std::vector<nlohmann::json> DecideMany(const std::vector<DecisionInput>& inputs) override;
+  std::vector<std::string> DecideMany(const std::vector<DecisionInput>& inputs) override;
   bool HasTransforms(const std::string& org, const std::string& resource_type) override;
   nlohmann::json Transform(const std::string& org, const std::string& resource_type,
                            const nlohmann::json& resource) override;

@@ -130,7 +130,7 @@ class Engine:
             except RuleTimeout:
                 out.append({"error": f"a rule ran past its time budget of {self._budget * 1000:.0f} ms",
                             "version": rule_set.version})
-        return json.dumps(out)
+        return json.dumps(out, separators=(",", ":"))  # stored as it is: compact
 
     def has_transforms(self, org: str, resource_type: str) -> bool:
         return bool(self.rule_set_for(org).transforms.get(resource_type))

@@ -20,24 +20,18 @@ struct DecisionInput {
   nlohmann::json groups = nlohmann::json::array();  // [{"id","display"}] direct IdP groups
 };
 
-// Thread-safety: Decide and Transform are called concurrently from request threads, inside write
-// transactions; implementations must be thread-safe, bounded in time, and must not call the Store.
+// Thread-safety: DecideMany and Transform are called concurrently from request threads, mostly inside
+// write transactions; implementations must be thread-safe, bounded in time, and must not call the Store.
 class DecisionMaker {
  public:
   virtual ~DecisionMaker() = default;
 
-  // Returns {"provisioned","role","units","groups","reason","sources","rules","inputs","version",
-  // "error": null} or, when a rule failed, {"error": "...", "version": ...}. Never throws.
-  virtual nlohmann::json Decide(const DecisionInput& input) = 0;
-
-  // The decisions of several users, in order: the same answers as Decide for each, in one crossing
-  // into the rules (batched writes and recomputes). Never throws.
-  virtual std::vector<nlohmann::json> DecideMany(const std::vector<DecisionInput>& inputs) {
-    std::vector<nlohmann::json> out;
-    out.reserve(inputs.size());
-    for (const auto& in : inputs) out.push_back(Decide(in));
-    return out;
-  }
+  // The decisions of several users, in order, in one crossing into the rules. Each is the text of
+  // one JSON object: {"provisioned","role","units","groups","reason","sources","rules","inputs",
+  // "version"} (an "error" member, if any, is null), or, when a rule failed, {"error": "...",
+  // "version": ...}. The core stores a decision's text as its provenance without re-serializing it
+  // (adding "userName" and "decided"), so answers should be compact. Never throws.
+  virtual std::vector<std::string> DecideMany(const std::vector<DecisionInput>& inputs) = 0;
 
   // Whether the organization's rules transform "User" or "Group" payloads at all; when false,
   // Transform returns its input and callers may skip it.

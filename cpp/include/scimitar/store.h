@@ -89,7 +89,7 @@ struct NewResource {
 // Decisions of users not created yet, made outside any transaction (Store::DecideAhead).
 struct DecidedAhead {
   std::map<std::string, std::string> settings;      // the organization's settings they were made with
-  std::map<std::string, nlohmann::json> decisions;  // user id -> the rules' answer (DecisionMaker)
+  std::map<std::string, std::string> decisions;  // user id -> the rules' answer (DecisionMaker::DecideMany)
 };
 
 struct MemberRef {
@@ -178,11 +178,11 @@ class Store {
                              const std::vector<std::string>& members) = 0;
   // Inserts many resources without members in one transaction, with their decisions made in one
   // batch: all or nothing (409 naming the first userName already in use). Returns them in order.
-  // A user whose decision `ahead` holds keeps it if the organization's settings are still those it
-  // was made with; any other user is decided inside the transaction.
+  // A user whose decision `ahead` holds keeps it (moved out of `ahead`) if the organization's
+  // settings are still those it was made with; any other user is decided inside the transaction.
   virtual std::vector<ResourceRow> CreateMany(long long org_id, scim::ResourceKind kind,
                                               const std::vector<NewResource>& items,
-                                              const DecidedAhead* ahead = nullptr) = 0;
+                                              DecidedAhead* ahead = nullptr) = 0;
   // Decides users about to be created (ids and doc_text assigned; in no group, with no decision
   // yet) without holding a transaction, so that a caller can decide one batch while another is
   // being written. Makes nothing without rules.

@@ -601,7 +601,7 @@ class SociStore final : public Store {
   }
 
   std::vector<ResourceRow> CreateMany(long long org_id, scim::ResourceKind kind, const std::vector<NewResource>& items,
-                                      const DecidedAhead* ahead) override {
+                                      DecidedAhead* ahead) override {
     std::vector<ResourceRow> rows;
     if (items.empty()) return rows;
     Lease lease(pool_, caches_);
@@ -625,7 +625,7 @@ class SociStore final : public Store {
       out.settings = base.settings;
       for (const auto& u : users) inputs.push_back(NewUserInput(base, u));
     }
-    std::vector<nlohmann::json> answers = maker->DecideMany(inputs);
+    std::vector<std::string> answers = maker->DecideMany(inputs);
     for (size_t i = 0; i < users.size(); ++i) out.decisions.emplace(users[i].id, std::move(answers[i]));
     return out;
   }
@@ -1162,35 +1162,57 @@ class SociStore final : public Store {
     }
   };
 
-  // Plans storing the decision `out` for `in` over `prev` (null: none yet), and the outbox event its
-  // change of outcome calls for. A rule error keeps the previous decision and records the error.
+  // Plans storing the rules' `answer` (DecisionMaker::DecideMany) for `in` over `prev` (null: none
+  // yet), and the outbox event its change of outcome calls for. The answer's text is stored as the
+  // decision's detail, with "userName" and "decided" added; only the members an outcome needs are
+  // parsed. A rule error (or a malformed answer) keeps the previous decision and records the error.
   // Returns 1 when the outcome changed, else 0.
-  static int PlanDecision(const DecisionInput& in, nlohmann::json out, const StoredDecision* prev, DecisionWrites& w) {
+  static int PlanDecision(const DecisionInput& in, const std::string& answer, const StoredDecision* prev,
+                          DecisionWrites& w) {
     const std::string& id = in.user_id;
     const std::string& user_name = in.user_name;
     const std::string now = NowIso();
-    if (!out.value("error", nlohmann::json()).is_null()) {
-      std::string err = out["error"].is_string() ? out["error"].get<std::string>() : out["error"].dump();
+    std::vector<std::pair<std::string, std::string_view>> members;
+    std::string error;
+    auto member = [&](const char* key, nlohmann::json absent) {
+      for (const auto& [k, v] : members)
+        if (k == key) return nlohmann::json::parse(v);
+      return absent;
+    };
+    nlohmann::json after;
+    bool provisioned = false;
+    try {
+      members = scim::ObjectMembers(answer);
+      nlohmann::json e = member("error", nullptr);
+      if (!e.is_null()) error = e.is_string() ? e.get<std::string>() : e.dump();
+      provisioned = member("provisioned", false) == true;
+      after = {{"provisioned", provisioned}, {"role", member("role", nullptr)},
+               {"units", member("units", nlohmann::json::array())}, {"groups", member("groups", nlohmann::json::array())}};
+    } catch (const std::exception&) {
+      error = "rules engine returned a decision that is not a JSON object";
+      members.clear();
+    }
+    if (!error.empty()) {
       std::string detail = prev ? scim::DumpJson(prev->detail)
-                                : scim::DumpJson({{"userName", user_name}, {"version", out.value("version", "")}});
-      w.Decision(id, prev && prev->provisioned, std::move(detail), &err, now);
+                                : scim::DumpJson({{"userName", user_name}, {"version", member("version", "")}});
+      w.Decision(id, prev && prev->provisioned, std::move(detail), &error, now);
       return 0;
     }
-    const bool provisioned = out.value("provisioned", false);
-    out.erase("error");
-    out["userName"] = user_name;
-    out["decided"] = now;
-    nlohmann::json after = Outcome(provisioned, out);
-    w.Decision(id, provisioned, scim::DumpJson(out), nullptr, now);
+    scim::ObjectWriter detail;
+    for (const auto& [k, v] : members)
+      if (k != "error" && k != "userName" && k != "decided") detail.Add(k, std::string(v));
+    detail.Add("userName", scim::DumpJson(user_name));
+    detail.Add("decided", scim::DumpJson(now));
+    w.Decision(id, provisioned, detail.Finish(), nullptr, now);
     const bool was = prev && prev->provisioned;
     nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
-    nlohmann::json payload = {{"user_id", id}, {"userName", user_name}, {"before", was ? before : nullptr},
-                              {"after", provisioned ? after : nullptr}, {"reason", out.value("reason", nlohmann::json())},
-                              {"version", out.value("version", "")}};
     const char* type = !was && provisioned ? "member.provisioned"
                        : was && !provisioned ? "member.deprovisioned"
                        : was && provisioned && before != after ? "member.changed" : nullptr;
     if (!type) return 0;
+    nlohmann::json payload = {{"user_id", id}, {"userName", user_name}, {"before", was ? before : nullptr},
+                              {"after", provisioned ? after : nullptr}, {"reason", member("reason", nullptr)},
+                              {"version", member("version", "")}};
     w.Event(type, payload);
     return 1;
   }
@@ -1271,7 +1293,7 @@ class SociStore final : public Store {
   // in no group and have no decision yet, so nothing is read back. A decision `ahead` holds is kept
   // when the settings it saw are still the organization's. Returns how many changed.
   long long DecideNew(soci::session& sql, long long org_id, const std::vector<ResourceRow>& rows,
-                      const std::vector<NewResource>& items, const DecidedAhead* ahead) {
+                      const std::vector<NewResource>& items, DecidedAhead* ahead) {
     std::shared_ptr<DecisionMaker> maker = decision_maker();
     if (!maker || rows.empty()) return 0;
     DecisionInput base = InputBase(sql, org_id);
@@ -1280,20 +1302,20 @@ class SociStore final : public Store {
     constexpr size_t kChunk = 500;  // as Recompute's
     for (size_t at = 0; at < rows.size(); at += kChunk) {
       std::vector<DecisionInput> inputs, undecided;
-      std::vector<nlohmann::json> answers;
+      std::vector<std::string> answers;  // "" until decided
       for (size_t i = at; i < std::min(rows.size(), at + kChunk); ++i) {
         inputs.push_back(NewUserInput(base, NewResource{items[i].doc, rows[i].id, rows[i].doc_text}));
-        auto found = ahead ? ahead->decisions.find(rows[i].id) : std::map<std::string, nlohmann::json>::const_iterator{};
+        auto found = ahead ? ahead->decisions.find(rows[i].id) : std::map<std::string, std::string>::iterator{};
         const bool decided = ahead && found != ahead->decisions.end();
-        answers.push_back(decided ? found->second : nlohmann::json());
+        answers.push_back(decided ? std::move(found->second) : std::string());
         if (!decided) undecided.push_back(inputs.back());
       }
       if (!undecided.empty()) {
-        std::vector<nlohmann::json> made = maker->DecideMany(undecided);
+        std::vector<std::string> made = maker->DecideMany(undecided);
         for (size_t i = 0, next = 0; i < answers.size(); ++i)
-          if (answers[i].is_null()) answers[i] = std::move(made[next++]);
+          if (answers[i].empty()) answers[i] = std::move(made[next++]);
       }
-      changed += WriteDecisions(sql, org_id, inputs, std::move(answers), {});
+      changed += WriteDecisions(sql, org_id, inputs, answers, {});
     }
     return changed;
   }
@@ -1310,12 +1332,12 @@ class SociStore final : public Store {
   // Writes the rules' `answers` for `inputs` as their decisions, and the events of the changes over
   // `before` (previous decisions by user id), inside the caller's transaction. Returns how many changed.
   long long WriteDecisions(soci::session& sql, long long org_id, const std::vector<DecisionInput>& inputs,
-                           std::vector<nlohmann::json> answers, const std::map<std::string, StoredDecision>& before) {
+                           const std::vector<std::string>& answers, const std::map<std::string, StoredDecision>& before) {
     DecisionWrites writes{org_id};
     long long changed = 0;
     for (size_t i = 0; i < inputs.size(); ++i) {
       auto prev = before.find(inputs[i].user_id);
-      changed += PlanDecision(inputs[i], std::move(answers[i]), prev == before.end() ? nullptr : &prev->second, writes);
+      changed += PlanDecision(inputs[i], answers[i], prev == before.end() ? nullptr : &prev->second, writes);
     }
     Flush(sql, writes);
     return changed;
