@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 import sys
@@ -11,6 +12,23 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 _MULTI = re.compile(r"^(?P<attr>[A-Za-z]+)\[(?P<type>[^\]]+)\]\.(?P<sub>[A-Za-z]+)$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _header_target(header: str) -> tuple:
+    """Where a column goes, worked out once per header (every row of a file has the same headers):
+    ("urn", urn, attr), ("multi", attr, type, sub), ("sub", attr, sub) or ("attr", name)."""
+    header = header.strip()
+    if header.lower().startswith("urn:"):
+        urn, _, attr = header.rpartition(":")
+        return ("urn", urn, attr)
+    m = _MULTI.match(header)
+    if m:
+        return ("multi", m["attr"], m["type"], m["sub"])
+    if "." in header:
+        attr, sub = header.split(".", 1)
+        return ("sub", attr, sub)
+    return ("attr", header)
 
 
 def resource_from_row(row: dict) -> dict:
@@ -23,28 +41,25 @@ def resource_from_row(row: dict) -> dict:
     for header, value in row.items():
         if header is None or value is None or value == "":
             continue
-        header = header.strip()
-        if header.lower().startswith("urn:"):
-            urn, _, attr = header.rpartition(":")
-            out.setdefault(urn, {})[attr] = value
-            out.setdefault("schemas", ["urn:ietf:params:scim:schemas:core:2.0:User"])
-            if urn not in out["schemas"]:
-                out["schemas"].append(urn)
-            continue
-        m = _MULTI.match(header)
-        if m:
-            items = out.setdefault(m["attr"], [])
-            item = next((i for i in items if i.get("type") == m["type"]), None)
+        target = _header_target(header)
+        kind = target[0]
+        if kind == "attr":
+            out[target[1]] = value
+        elif kind == "sub":
+            out.setdefault(target[1], {})[target[2]] = value
+        elif kind == "multi":
+            items = out.setdefault(target[1], [])
+            item = next((i for i in items if i.get("type") == target[2]), None)
             if item is None:
-                item = {"type": m["type"]}
+                item = {"type": target[2]}
                 items.append(item)
-            item[m["sub"]] = value
-            continue
-        if "." in header:
-            attr, sub = header.split(".", 1)
-            out.setdefault(attr, {})[sub] = value
-            continue
-        out[header] = value
+            item[target[3]] = value
+        else:
+            urn = target[1]
+            out.setdefault(urn, {})[target[2]] = value
+            schemas = out.setdefault("schemas", ["urn:ietf:params:scim:schemas:core:2.0:User"])
+            if urn not in schemas:
+                schemas.append(urn)
     return out
 
 
