@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
+from . import _json
 from ._core import Store
 from .engine import Engine
 from .rules import RuleSet, load_rules, load_sources
@@ -214,7 +215,7 @@ class Org:
         committing = None  # the previous batch's commit, running on `writer`
 
         def collect() -> None:
-            for r in json.loads(committing.result()):
+            for r in _json.loads(committing.result()):
                 status = r["status"]
                 if status == "rejected":
                     report.rejected.append((r["line"], r["error"]))
@@ -229,7 +230,7 @@ class Org:
             nonlocal committing
             if not batch:
                 return
-            prepared = store.import_prepare(self.slug, kind, json.dumps(batch), key, dry_run)
+            prepared = store.import_prepare(self.slug, kind, _json.dumps(batch), key, dry_run)
             batch.clear()
             if committing is not None:
                 collect()

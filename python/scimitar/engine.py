@@ -19,6 +19,7 @@ import time
 from types import MappingProxyType
 from typing import Callable, Iterator, Optional
 
+from . import _json
 from .rules import Context, RuleLoadError, RuleSet, RuleTimeout, User, load_rules, load_sources
 
 log = logging.getLogger("scimitar.engine")
@@ -114,11 +115,11 @@ class Engine:
         return changed
 
     # -- called by the core -----------------------------------------------------------------------
-    def decide_many_json(self, payload: str) -> str:
+    def decide_many_json(self, payload: str) -> bytes | str:
         """Decisions for {"org","settings","now","users": [{"id","doc","groups"}, ...]}: a JSON array,
         in order, of what RuleSet.decide returns. Each user has its own time budget, so one slow rule
         costs only its own decision."""
-        p = json.loads(payload)
+        p = _json.loads(payload)
         rule_set = self.rule_set_for(p["org"])
         ctx = Context(p["org"], MappingProxyType(p["settings"]), _parse_now(p["now"]))  # shared: read-only
         out = []
@@ -130,19 +131,19 @@ class Engine:
             except RuleTimeout:
                 out.append({"error": f"a rule ran past its time budget of {self._budget * 1000:.0f} ms",
                             "version": rule_set.version})
-        return json.dumps(out, separators=(",", ":"))  # stored as it is: compact
+        return _json.dumps(out)  # compact: the core stores each decision's text as it is
 
     def has_transforms(self, org: str, resource_type: str) -> bool:
         return bool(self.rule_set_for(org).transforms.get(resource_type))
 
-    def transform_json(self, org: str, resource_type: str, resource: str) -> str:
+    def transform_json(self, org: str, resource_type: str, resource: str) -> bytes | str:
         rule_set = self.rule_set_for(org)
         if not rule_set.transforms.get(resource_type):
             return resource
         ctx = Context(org, {}, dt.datetime.now(dt.timezone.utc))
         try:
             with self._watchdog.limit(self._budget):
-                return json.dumps(rule_set.transform(resource_type, json.loads(resource), ctx))
+                return _json.dumps(rule_set.transform(resource_type, _json.loads(resource), ctx))
         except RuleTimeout:
             raise RuntimeError(f"a transform rule ran past its time budget of {self._budget * 1000:.0f} ms") from None
 

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+from . import _json
+
 _MULTI = re.compile(r"^(?P<attr>[A-Za-z]+)\[(?P<type>[^\]]+)\]\.(?P<sub>[A-Za-z]+)$")
 
 
@@ -78,7 +80,7 @@ def read_rows(path: str, fmt: Optional[str] = None) -> Iterator[tuple[int, dict]
             for n, line in enumerate(f, start=1):
                 if line.strip():
                     try:
-                        yield n, json.loads(line)
+                        yield n, _json.loads(line)
                     except json.JSONDecodeError as e:
                         yield n, {"__invalid__": f"invalid JSON: {e.msg}"}
     elif fmt == "json":

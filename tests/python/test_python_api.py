@@ -233,3 +233,15 @@ def test_a_server_keeps_writing_while_an_import_runs_in_another_process(tmp_path
         assert sum(1 for _ in scimitar.open(db).org("acme").users()) == 20000 + len(statuses)
     finally:
         assert server.stop() == 0
+
+
+def test_fast_json_gives_the_standard_librarys_json_and_errors():
+    from scimitar import _json
+    for value in [{"reason": "Zoë", "n": 1.5, "none": None}, {"lone": "\ud800"}, {1: "int key"}, [2 ** 70]]:
+        text = _json.dumps(value)
+        assert json.loads(text) == json.loads(json.dumps(value))
+    assert _json.loads('{"a": [1, "\\u00e9"]}') == {"a": [1, "é"]}
+    assert _json.loads('"\\ud800"') == "\ud800"  # orjson refuses it; the standard library decodes it
+    with pytest.raises(json.JSONDecodeError) as e:
+        _json.loads('{"a": ')
+    assert e.value.msg == "Expecting value"
