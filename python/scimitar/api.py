@@ -14,8 +14,11 @@ LookupError for unknown organizations.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
@@ -205,17 +208,30 @@ class Org:
         return self._import("Group", rows, key, progress, dry_run, mapping, batch_size)
 
     def _import(self, kind, rows, key, progress, dry_run, mapping, batch_size) -> ImportReport:
-        from concurrent.futures import ThreadPoolExecutor
         from .importer import resource_from_row, Progress
         report = ImportReport(dry_run=dry_run)
         events_before = self.db.store.event_count(self.slug)
         tick = progress if callable(progress) else (Progress() if progress else None)
         store = self.db.store
         batch: list[dict] = []
-        committing = None  # the previous batch's commit, running on `writer`
+        # Three stages work on consecutive batches at once: this thread reads and maps rows, `preparer`
+        # validates a batch and decides its new users (import_prepare), `writer` commits the batches in
+        # order, each in its own transaction (import_commit). At most three batches are in flight.
+        in_flight: collections.deque[Future] = collections.deque()
+        failed = threading.Event()  # after a failed batch, later ones are not committed
+
+        def commit(prepared: Future) -> Optional[str]:
+            if failed.is_set():
+                return None
+            try:
+                return store.import_commit(self.slug, prepared.result())
+            except BaseException:
+                failed.set()
+                raise
 
         def collect() -> None:
-            for r in _json.loads(committing.result()):
+            answer = in_flight.popleft().result()
+            for r in _json.loads(answer) if answer is not None else []:
                 status = r["status"]
                 if status == "rejected":
                     report.rejected.append((r["line"], r["error"]))
@@ -225,19 +241,17 @@ class Org:
                 tick(report.total)
 
         def flush() -> None:
-            # Batch N+1 is read, validated and decided here while batch N commits on `writer`; batches
-            # commit in order, one at a time, each in its own transaction.
-            nonlocal committing
             if not batch:
                 return
-            prepared = store.import_prepare(self.slug, kind, _json.dumps(batch), key, dry_run)
+            text = _json.dumps(batch)
             batch.clear()
-            if committing is not None:
+            in_flight.append(writer.submit(commit, preparer.submit(store.import_prepare, self.slug, kind, text,
+                                                                   key, dry_run)))
+            while len(in_flight) > 2:
                 collect()
-            committing = writer.submit(store.import_commit, self.slug, prepared)
 
-        # Leaving the block (also on Ctrl-C) waits for the commit in flight: only whole batches are stored.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scimitar-import") as writer:
+        # Leaving the block (also on Ctrl-C) waits for the batches in flight: only whole batches are stored.
+        with ThreadPoolExecutor(1, "scimitar-prepare") as preparer, ThreadPoolExecutor(1, "scimitar-commit") as writer:
             for index, item in enumerate(rows, start=1):
                 line, row = item if isinstance(item, tuple) else (index, item)
                 if isinstance(row, dict) and "__invalid__" in row:
@@ -252,7 +266,7 @@ class Org:
                 if len(batch) >= batch_size:
                     flush()
             flush()
-            if committing is not None:
+            while in_flight:
                 collect()
         if isinstance(tick, Progress):
             tick.done(report)
