@@ -59,3 +59,14 @@ TEST(JsonText, SplitsArraysAndUnquotesStrings) {
   EXPECT_THROW(ArrayElements("{}"), std::runtime_error);
   EXPECT_THROW(Unquoted("plain"), std::runtime_error);
 }
+
+TEST(JsonText, ParsesOneValueAsTheJsonLibraryDoes) {
+  for (const char* text : {"null", "true", "false", "[]", "\"plain\"", "\"tab\\tand \\u00e9\"", "\"\"", "12", "-1.5",
+                           "[\"a\",{\"b\":null}]", "{\"k\":[1,2]}", " [ ] "})
+    EXPECT_EQ(ParseValue(text), nlohmann::json::parse(text)) << text;
+  EXPECT_THROW(ParseValue("nul"), nlohmann::json::parse_error);
+  EXPECT_THROW(ParseValue("\"open"), nlohmann::json::parse_error);
+  EXPECT_THROW(ParseValue("\"a\"b\""), nlohmann::json::parse_error);
+  EXPECT_THROW(ParseValue("\"raw\nnewline\""), nlohmann::json::parse_error);
+  EXPECT_EQ(ParseValue("\"Zo\xc3\xab\""), "Zo\xc3\xab");
+}

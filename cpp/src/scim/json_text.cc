@@ -111,6 +111,20 @@ std::string Unquoted(std::string_view literal) {
   return nlohmann::json::parse(literal).get<std::string>();
 }
 
+nlohmann::json ParseValue(std::string_view text) {
+  if (text == "null") return nullptr;
+  if (text == "true") return true;
+  if (text == "false") return false;
+  if (text == "[]") return nlohmann::json::array();
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+    const std::string_view inner = text.substr(1, text.size() - 2);
+    // Printable ASCII without quotes or escapes is its own value; anything else goes to the parser.
+    if (std::all_of(inner.begin(), inner.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }))
+      return std::string(inner);
+  }
+  return nlohmann::json::parse(text);
+}
+
 std::string DumpJson(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -24,6 +24,10 @@ std::vector<std::string_view> ArrayElements(std::string_view array);
 // is not one.
 std::string Unquoted(std::string_view literal);
 
+// One JSON value's text as a tree; null, booleans, [] and strings without escapes skip the parser.
+// Throws nlohmann::json::parse_error when `text` is not one JSON value.
+nlohmann::json ParseValue(std::string_view text);
+
 // `value` as compact JSON text, invalid UTF-8 replaced by U+FFFD: the one way the core writes JSON.
 std::string DumpJson(const nlohmann::json& value);
 

@@ -92,8 +92,8 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
   auto members_now = group_ids.empty() ? std::map<std::string, std::vector<MemberRef>>{}
                                         : store.MembersOf(t.org_id, group_ids);
 
-  std::vector<const PreparedImport::Row*> creates;
-  for (const auto& row : now) {
+  std::vector<PreparedImport::Row*> creates;
+  for (auto& row : now) {
     nlohmann::json& result = results[row.index];
     try {
       auto found = stored.find(row.key);
@@ -133,15 +133,17 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
     }
   }
 
-  std::vector<const PreparedImport::Row*> one_by_one, together;
-  for (const auto* row : creates) (row->n.members && !row->n.members->empty() ? one_by_one : together).push_back(row);
+  std::vector<PreparedImport::Row*> one_by_one, together;
+  for (auto* row : creates) (row->n.members && !row->n.members->empty() ? one_by_one : together).push_back(row);
   if (!together.empty()) {
     std::vector<NewResource> items;
-    for (const auto* row : together) items.push_back(NewResource{row->n.doc, row->id, row->doc_text});
+    items.reserve(together.size());
+    for (auto* row : together) items.push_back(NewResource{std::move(row->n.doc), row->id, std::move(row->doc_text)});
     try {
       std::vector<ResourceRow> made = store.CreateMany(t.org_id, kind, items, &batch.ahead);
       for (size_t i = 0; i < together.size(); ++i) results[together[i]->index]["id"] = made[i].id;
     } catch (const ScimError&) {  // a conflict appeared after the lookup; nothing was written
+      for (size_t i = 0; i < together.size(); ++i) together[i]->n.doc = std::move(items[i].doc);
       one_by_one.insert(one_by_one.end(), together.begin(), together.end());
     }
   }

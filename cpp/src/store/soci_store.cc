@@ -1147,16 +1147,15 @@ class SociStore final : public Store {
   // Decisions and outbox events of one organization to write, collected over a chunk of users (see Flush).
   struct DecisionWrites {
     long long org_id;
+    std::string now = NowIso();             // when these decisions were made
     std::vector<InsertRow> decisions = {};  // see Flush
     std::vector<InsertRow> events = {};     // see Flush
-    void Decision(const std::string& user_id, bool provisioned, std::string detail, const std::string* error,
-                  const std::string& now) {
+    void Decision(const std::string& user_id, bool provisioned, std::string detail, const std::string* error) {
       decisions.push_back({BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Int(provisioned ? 1 : 0),
                            BindValue::Text(std::move(detail)), error ? BindValue::Text(*error) : BindValue::NullText(),
                            BindValue::Text(now)});
     }
     void Event(const char* type, const nlohmann::json& payload) {
-      const std::string now = NowIso();
       events.push_back({BindValue::Int(org_id), BindValue::Text(type), BindValue::Text(scim::DumpJson(payload)),
                         BindValue::Text(now), BindValue::Text(now)});
     }
@@ -1171,12 +1170,11 @@ class SociStore final : public Store {
                           DecisionWrites& w) {
     const std::string& id = in.user_id;
     const std::string& user_name = in.user_name;
-    const std::string now = NowIso();
     std::vector<std::pair<std::string, std::string_view>> members;
     std::string error;
     auto member = [&](const char* key, nlohmann::json absent) {
       for (const auto& [k, v] : members)
-        if (k == key) return nlohmann::json::parse(v);
+        if (k == key) return scim::ParseValue(v);
       return absent;
     };
     nlohmann::json after;
@@ -1195,15 +1193,24 @@ class SociStore final : public Store {
     if (!error.empty()) {
       std::string detail = prev ? scim::DumpJson(prev->detail)
                                 : scim::DumpJson({{"userName", user_name}, {"version", member("version", "")}});
-      w.Decision(id, prev && prev->provisioned, std::move(detail), &error, now);
+      w.Decision(id, prev && prev->provisioned, std::move(detail), &error);
       return 0;
     }
-    scim::ObjectWriter detail;
-    for (const auto& [k, v] : members)
-      if (k != "error" && k != "userName" && k != "decided") detail.Add(k, std::string(v));
-    detail.Add("userName", scim::DumpJson(user_name));
-    detail.Add("decided", scim::DumpJson(now));
-    w.Decision(id, provisioned, detail.Finish(), nullptr, now);
+    std::string detail = "{";  // the answer's members in its order, without "error"
+    detail.reserve(answer.size() + user_name.size() + 64);
+    for (const auto& [k, v] : members) {
+      if (k == "error" || k == "userName" || k == "decided") continue;
+      scim::AppendQuoted(detail, k);
+      detail += ':';
+      detail += v;
+      detail += ',';
+    }
+    detail += "\"userName\":";
+    scim::AppendQuoted(detail, user_name);
+    detail += ",\"decided\":";
+    scim::AppendQuoted(detail, w.now);
+    detail += '}';
+    w.Decision(id, provisioned, std::move(detail), nullptr);
     const bool was = prev && prev->provisioned;
     nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
     const char* type = !was && provisioned ? "member.provisioned"
