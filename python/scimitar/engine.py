@@ -38,21 +38,29 @@ class Watchdog:
         self._deadlines: dict[int, float] = {}
         self._thread: Optional[threading.Thread] = None
 
-    @contextlib.contextmanager
-    def limit(self, seconds: float) -> Iterator[None]:
+    def start(self, seconds: float) -> None:
+        """Arms the deadline of the calling thread; every start() needs a stop() on the same thread."""
         tid = threading.get_ident()
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="scimitar-rule-watchdog", daemon=True)
                 self._thread.start()
             self._deadlines[tid] = time.monotonic() + seconds
+
+    def stop(self) -> None:
+        tid = threading.get_ident()
+        with self._lock:
+            fired = self._deadlines.pop(tid, None) is None
+        if fired:  # the timeout may still be pending if the rule finished just in time
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), None)
+
+    @contextlib.contextmanager
+    def limit(self, seconds: float) -> Iterator[None]:
+        self.start(seconds)
         try:
             yield
         finally:
-            with self._lock:
-                fired = self._deadlines.pop(tid, None) is None
-            if fired:  # the timeout may still be pending if the rule finished just in time
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), None)
+            self.stop()
 
     def _run(self) -> None:
         while True:
@@ -123,14 +131,19 @@ class Engine:
         rule_set = self.rule_set_for(p["org"])
         ctx = Context(p["org"], MappingProxyType(p["settings"]), _parse_now(p["now"]))  # shared: read-only
         out = []
+        watchdog, budget = self._watchdog, self._budget
         for u in p["users"]:
             user = User(u["doc"], u["groups"], u["id"])
             try:
-                with self._watchdog.limit(self._budget):
-                    out.append(rule_set.decide(user, ctx))
-            except RuleTimeout:
-                out.append({"error": f"a rule ran past its time budget of {self._budget * 1000:.0f} ms",
-                            "version": rule_set.version})
+                watchdog.start(budget)
+                try:
+                    decision = rule_set.decide(user, ctx)
+                finally:
+                    watchdog.stop()
+            except RuleTimeout:  # also when it arrives just after the rules returned: one answer per user
+                decision = {"error": f"a rule ran past its time budget of {budget * 1000:.0f} ms",
+                            "version": rule_set.version}
+            out.append(decision)
         return _json.dumps(out)  # compact: the core stores each decision's text as it is
 
     def has_transforms(self, org: str, resource_type: str) -> bool:
