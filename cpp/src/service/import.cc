@@ -160,7 +160,7 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
 
 }  // namespace
 
-std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, ResourceKind kind, const nlohmann::json& rows,
+std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, ResourceKind kind, nlohmann::json rows,
                                                            const std::string& key, bool dry_run) const {
   auto types = TypesFor(t);
   const auto& type = types->Of(kind);
@@ -178,10 +178,10 @@ std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, Reso
   nlohmann::json& results = batch->results;
   results = nlohmann::json::array();
   for (size_t i = 0; i < rows.size(); ++i) {
-    const nlohmann::json& item = rows[i];
+    nlohmann::json& item = rows[i];
     results.push_back({{"line", item.is_object() ? item.value("line", 0) : 0}});
     try {
-      nlohmann::json body = item.at("resource");
+      nlohmann::json body = std::move(item.at("resource"));
       if (body.is_object() && !body.contains("schemas")) body["schemas"] = {type.core->id};
       if (transform) body = rules->Transform(t.slug, type.name, body);
       PreparedImport::Row row{i, scim::Normalize(type, body, /*require_schemas=*/true), "", "", "", ""};
@@ -205,15 +205,21 @@ std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, Reso
     if (!repeats[i]) keys.push_back(batch->pending[i].key);
   std::set<std::string> stored;
   for (const auto& r : store_.FindByKey(t.org_id, kind, batch->key.by_name, keys)) stored.insert(batch->key.Of(r.doc()));
-  std::vector<NewResource> fresh;
+  std::vector<PreparedImport::Row*> lent;
+  std::vector<NewResource> fresh;  // lends the rows' documents to DecideAhead
   for (size_t i = 0; i < batch->pending.size(); ++i) {
     PreparedImport::Row& row = batch->pending[i];
     if (repeats[i] || stored.count(row.key)) continue;
     row.id = store::NewResourceId();
-    row.doc_text = scim::DumpJson(row.n.doc);
-    fresh.push_back(NewResource{row.n.doc, row.id, row.doc_text});
+    lent.push_back(&row);
+    std::string text = scim::DumpJson(row.n.doc);
+    fresh.push_back(NewResource{std::move(row.n.doc), row.id, std::move(text)});
   }
   batch->ahead = store_.DecideAhead(t.org_id, fresh);
+  for (size_t i = 0; i < lent.size(); ++i) {
+    lent[i]->n.doc = std::move(fresh[i].doc);
+    lent[i]->doc_text = std::move(fresh[i].doc_text);
+  }
   return batch;
 }
 
@@ -221,11 +227,6 @@ nlohmann::json ScimService::CommitImport(const Tenant& t, PreparedImport& batch)
   std::vector<PreparedImport::Row> pending = std::move(batch.pending);
   while (!pending.empty()) pending = ImportPass(store_, t, batch, std::move(pending));
   return std::move(batch.results);
-}
-
-nlohmann::json ScimService::Import(const Tenant& t, ResourceKind kind, const nlohmann::json& rows, const std::string& key,
-                                   bool dry_run) const {
-  return CommitImport(t, *PrepareImport(t, kind, rows, key, dry_run));
 }
 
 }  // namespace scimitar::service

@@ -87,15 +87,12 @@ class ScimService {
   // POST /Bulk (RFC 7644 3.7); each operation is atomic on its own.
   Response Bulk(const Tenant& t, const nlohmann::json& body, const std::string& base_url) const;
 
-  // Imports one batch of rows ([{"line": n, "resource": {...}}]) matched by `key` (see import.cc: new
-  // rows are committed together, in one transaction); returns one result per row
-  // ({"line","status": created|updated|unchanged|rejected,"id","error"}). With dry_run nothing is written.
-  nlohmann::json Import(const Tenant& t, scim::ResourceKind kind, const nlohmann::json& rows, const std::string& key,
-                        bool dry_run) const;
-  // Import in two steps: PrepareImport validates the batch and decides its new users without a
-  // transaction; CommitImport writes it (once) and returns the results. A caller may prepare batch
-  // N+1 while batch N commits, but must commit batches in order.
-  std::shared_ptr<PreparedImport> PrepareImport(const Tenant& t, scim::ResourceKind kind, const nlohmann::json& rows,
+  // Imports one batch of rows ([{"line": n, "resource": {...}}]) matched by `key`, in two steps (see
+  // import.cc). PrepareImport validates the batch and decides its new users without a transaction;
+  // CommitImport writes it (once: new rows together, in one transaction) and returns one result per
+  // row ({"line","status": created|updated|unchanged|rejected,"id","error"}). A caller may prepare
+  // batch N+1 while batch N commits, but must commit batches in order. With dry_run nothing is written.
+  std::shared_ptr<PreparedImport> PrepareImport(const Tenant& t, scim::ResourceKind kind, nlohmann::json rows,
                                                 const std::string& key, bool dry_run) const;
   nlohmann::json CommitImport(const Tenant& t, PreparedImport& batch) const;
 

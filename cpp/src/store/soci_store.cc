@@ -623,7 +623,7 @@ class SociStore final : public Store {
       Lease lease(pool_, caches_);
       DecisionInput base = InputBase(lease.sql(), org_id);
       out.settings = base.settings;
-      for (const auto& u : users) inputs.push_back(NewUserInput(base, u));
+      for (const auto& u : users) inputs.push_back(NewUserInput(base, u.id, u.doc, u.doc_text));
     }
     std::vector<std::string> answers = maker->DecideMany(inputs);
     for (size_t i = 0; i < users.size(); ++i) out.decisions.emplace(users[i].id, std::move(answers[i]));
@@ -1311,7 +1311,7 @@ class SociStore final : public Store {
       std::vector<DecisionInput> inputs, undecided;
       std::vector<std::string> answers;  // "" until decided
       for (size_t i = at; i < std::min(rows.size(), at + kChunk); ++i) {
-        inputs.push_back(NewUserInput(base, NewResource{items[i].doc, rows[i].id, rows[i].doc_text}));
+        inputs.push_back(NewUserInput(base, rows[i].id, items[i].doc, rows[i].doc_text));
         auto found = ahead ? ahead->decisions.find(rows[i].id) : std::map<std::string, std::string>::iterator{};
         const bool decided = ahead && found != ahead->decisions.end();
         answers.push_back(decided ? std::move(found->second) : std::string());
@@ -1327,14 +1327,17 @@ class SociStore final : public Store {
     return changed;
   }
 
-  // The decision input of a user about to be created or just created: in no group.
-  static DecisionInput NewUserInput(const DecisionInput& base, const NewResource& user) {
+  // The decision input of a user about to be created or just created (`doc` stored as `doc_text`):
+  // in no group.
+  static DecisionInput NewUserInput(const DecisionInput& base, const std::string& id, const nlohmann::json& doc,
+                                    const std::string& doc_text) {
     DecisionInput in = base;
-    in.user_id = user.id;
-    in.user_name = user.doc.value("userName", "");
-    in.user = user.doc_text;
+    in.user_id = id;
+    in.user_name = doc.value("userName", "");
+    in.user = doc_text;
     return in;
   }
+
 
   // Writes the rules' `answers` for `inputs` as their decisions, and the events of the changes over
   // `before` (previous decisions by user id), inside the caller's transaction. Returns how many changed.
