@@ -88,7 +88,7 @@ struct NewResource {
 
 // Decisions of users not created yet, made outside any transaction (Store::DecideAhead).
 struct DecidedAhead {
-  std::map<std::string, std::string> settings;      // the organization's settings they were made with
+  std::map<std::string, std::string> settings;   // the organization's settings they were made with
   std::map<std::string, std::string> decisions;  // user id -> the rules' answer (DecisionMaker::DecideMany)
 };
 
@@ -185,7 +185,7 @@ class Store {
                                               DecidedAhead* ahead = nullptr) = 0;
   // Decides users about to be created (ids and doc_text assigned; in no group, with no decision
   // yet) without holding a transaction, so that a caller can decide one batch while another is
-  // being written. Makes nothing without rules.
+  // being written. Without rules it decides nothing.
   virtual DecidedAhead DecideAhead(long long org_id, const std::vector<NewResource>& users) = 0;
   // Managed resources whose key is one of `values`, in one query: the key is externalId (exact) or,
   // with by_name, userName/displayName (case-insensitive).

@@ -13,37 +13,10 @@
 #include "scim/resource.h"
 #include "scim/schema.h"
 #include "scimitar/store.h"
+#include "service/import.h"
 #include "service/response.h"
 
 namespace scimitar::service {
-
-// How import rows are matched to stored resources.
-struct ImportKey {
-  std::string attr;       // "externalId", "userName" or "displayName"
-  bool by_name = false;   // matched case-insensitively on the name column
-
-  // The key's value in `doc` as matched ("" when absent): externalId as is, names folded.
-  std::string Of(const nlohmann::json& doc) const;
-};
-
-// One batch of an import between ScimService::PrepareImport and CommitImport. Not thread-safe: one
-// thread at a time.
-struct PreparedImport {
-  struct Row {
-    size_t index = 0;        // into the batch and its results
-    scim::NormalizedResource n;
-    std::string key;         // ImportKey::Of
-    std::string name;        // folded userName/displayName
-    std::string id;          // assigned ahead for a user decided ahead, else ""
-    std::string doc_text;    // with `id`: the document as it will be stored
-  };
-  scim::ResourceKind kind{};
-  ImportKey key;
-  bool dry_run = false;
-  nlohmann::json results;        // one per row; rows rejected by validation are final already
-  std::vector<Row> pending;      // the valid rows
-  DecidedAhead ahead;
-};
 
 struct ServiceOptions {
   long long max_page_size = 1000;    // advertised as filter.maxResults
