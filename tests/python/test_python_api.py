@@ -100,6 +100,29 @@ def test_a_batch_decided_ahead_commits_against_the_settings_and_rows_stored_by_t
     assert results[0]["id"] == next(org.users(filter='userName eq "b1@x.test"'))["id"]
 
 
+def test_a_rule_failing_for_some_imported_users_records_the_error_and_decides_the_others(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "picky.py").write_text(
+        "from scimitar import rules\n"
+        "@rules.decide\n"
+        "def picky(user, ctx):\n"
+        "    if user.user_name.startswith('bad'):\n"
+        "        raise ValueError('no bad users')\n"
+        "    return rules.Decision(provision=True, role='Zoë', reason='ok')\n")
+    db = scimitar.open(f"sqlite:///{tmp_path}/picky.db", rules=str(rules))
+    org = db.create_org("picky")
+    rows = [{"externalId": f"e{i}", "userName": f"{'bad' if i % 3 == 0 else 'good'}{i}@x.test"} for i in range(9)]
+    report = org.import_users(rows, batch_size=2)  # several batches in flight
+    assert (report.created, report.rejected) == (9, [])
+    members = {m.user_name: m for m in org.members(include_unprovisioned=True)}
+    assert sorted(n for n, m in members.items() if m.provisioned) == [f"good{i}@x.test" for i in (1, 2, 4, 5, 7, 8)]
+    assert {m.role for m in members.values() if m.provisioned} == {"Zoë"}
+    bad = org.explain("bad3@x.test")
+    assert not bad["provisioned"] and "no bad users" in bad["error"]
+    db.close()
+
+
 def test_mapping_function_and_groups(org):
     def mapping(row):
         return {"userName": row["mail"].lower(), "externalId": row["id"], "displayName": row["full"]}
