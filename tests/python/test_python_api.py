@@ -100,6 +100,25 @@ def test_a_batch_decided_ahead_commits_against_the_settings_and_rows_stored_by_t
     assert results[0]["id"] == next(org.users(filter='userName eq "b1@x.test"'))["id"]
 
 
+def test_a_batch_decided_ahead_is_decided_again_when_the_rules_changed_before_its_commit(tmp_path):
+    db = scimitar.open(f"sqlite:///{tmp_path}/ahead.db", rules=str(REPO / "rules"))
+    org = db.create_org("ahead")
+    rows = json.dumps([{"line": 1, "resource": {"externalId": "c1", "userName": "c1@x.test"}}])
+    prepared = db.store.import_prepare(org.slug, "User", rows, "externalId", False)  # shipped rules admit c1
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    (closed / "closed.py").write_text("from scimitar import rules\n"
+                                      "@rules.decide\n"
+                                      "def closed(user, ctx):\n"
+                                      "    return rules.Decision(provision=False, reason='closed')\n")
+    assert db.engine.reload_default(str(closed)) is None
+    db.store.recompute_all(org.slug)  # what a server does after a reload
+    assert [r["status"] for r in json.loads(db.store.import_commit(org.slug, prepared))] == ["created"]
+    assert org.members() == []
+    assert org.explain("c1@x.test")["detail"]["reason"] == "closed"
+    db.close()
+
+
 def test_a_rule_failing_for_some_imported_users_records_the_error_and_decides_the_others(tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()

@@ -88,6 +88,7 @@ struct NewResource {
 
 // Decisions of users not created yet, made outside any transaction (Store::DecideAhead).
 struct DecidedAhead {
+  long long rules_epoch = 0;                     // the store's rules epoch they were made in
   std::map<std::string, std::string> settings;   // the organization's settings they were made with
   std::map<std::string, std::string> decisions;  // user id -> the rules' answer (DecisionMaker::DecideMany)
 };
@@ -179,7 +180,8 @@ class Store {
   // Inserts many resources without members in one transaction, with their decisions made in one
   // batch: all or nothing (409 naming the first userName already in use). Returns them in order.
   // A user whose decision `ahead` holds keeps it (moved out of `ahead`) if the organization's
-  // settings are still those it was made with; any other user is decided inside the transaction.
+  // settings are still those it was made with and neither SetDecisionMaker nor RecomputeAll (which a
+  // changed rule set calls for) was called since; any other user is decided inside the transaction.
   virtual std::vector<ResourceRow> CreateMany(long long org_id, scim::ResourceKind kind,
                                               const std::vector<NewResource>& items,
                                               DecidedAhead* ahead = nullptr) = 0;

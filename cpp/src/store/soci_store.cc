@@ -8,6 +8,7 @@
 #include <Poco/URI.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <shared_mutex>
@@ -616,6 +617,7 @@ class SociStore final : public Store {
 
   DecidedAhead DecideAhead(long long org_id, const std::vector<NewResource>& users) override {
     DecidedAhead out;
+    out.rules_epoch = rules_epoch_.load();
     std::shared_ptr<DecisionMaker> maker = decision_maker();
     if (!maker || users.empty()) return out;
     std::vector<DecisionInput> inputs;
@@ -778,6 +780,7 @@ class SociStore final : public Store {
   void SetDecisionMaker(std::shared_ptr<DecisionMaker> maker) override {
     std::lock_guard<std::mutex> lock(maker_mu_);
     maker_ = std::move(maker);
+    ++rules_epoch_;
   }
 
   std::shared_ptr<DecisionMaker> decision_maker() const override {
@@ -786,6 +789,7 @@ class SociStore final : public Store {
   }
 
   long long RecomputeAll(long long org_id) override {
+    ++rules_epoch_;  // decisions made ahead before this call are not used any more (CreateMany)
     std::vector<std::string> ids;
     {
       Lease lease(pool_, caches_);
@@ -1304,7 +1308,7 @@ class SociStore final : public Store {
     std::shared_ptr<DecisionMaker> maker = decision_maker();
     if (!maker || rows.empty()) return 0;
     DecisionInput base = InputBase(sql, org_id);
-    if (ahead && ahead->settings != base.settings) ahead = nullptr;
+    if (ahead && (ahead->settings != base.settings || ahead->rules_epoch != rules_epoch_.load())) ahead = nullptr;
     long long changed = 0;
     constexpr size_t kChunk = 500;  // as Recompute's
     for (size_t at = 0; at < rows.size(); at += kChunk) {
@@ -1458,6 +1462,9 @@ class SociStore final : public Store {
   long long analyzed_rows_ = 0;
   mutable std::mutex maker_mu_;
   std::shared_ptr<DecisionMaker> maker_;  // guarded by maker_mu_
+  // Changes when the rules may decide differently: a new decision maker, or a RecomputeAll (which a
+  // changed rule set calls for). Decisions made ahead under another value are made again.
+  std::atomic<long long> rules_epoch_{0};
 };
 
 // SOCI reads a "postgresql://" prefix as its own backend selector, so the URL is turned into libpq's
