@@ -180,12 +180,17 @@ def _import(args: argparse.Namespace) -> int:
     mapping = load_mapping(args.mapping) if args.mapping else None
     rows = read_rows(args.file, args.format)
     progress = Progress()
-    if args.groups:
-        report = org.import_groups(rows, key=args.key or "displayName", progress=progress, dry_run=args.dry_run,
-                                   mapping=mapping, batch_size=args.batch_size)
-    else:
-        report = org.import_users(rows, key=args.key or "externalId", progress=progress, dry_run=args.dry_run,
-                                  mapping=mapping, batch_size=args.batch_size)
+    try:
+        if args.groups:
+            report = org.import_groups(rows, key=args.key or "displayName", progress=progress, dry_run=args.dry_run,
+                                       mapping=mapping, batch_size=args.batch_size)
+        else:
+            report = org.import_users(rows, key=args.key or "externalId", progress=progress, dry_run=args.dry_run,
+                                      mapping=mapping, batch_size=args.batch_size)
+    except KeyboardInterrupt:  # the batches in flight were committed whole before this is raised
+        print("\nimport interrupted: every batch committed so far is stored whole; "
+              "run the same command again to complete it", file=sys.stderr)
+        return 130
     for line, reason in report.rejected:
         print(f"line {line}: rejected: {reason}")
     print(report)
