@@ -314,3 +314,44 @@ TEST_P(StoreTest, FindByKeyMatchesExternalIdsExactlyAndNamesInAnyCase) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
+
+// Rules that give every user the same answer text.
+class FixedAnswer final : public DecisionMaker {
+ public:
+  explicit FixedAnswer(std::string answer) : answer_(std::move(answer)) {}
+  std::vector<std::string> DecideMany(const std::vector<DecisionInput>& inputs) override {
+    return std::vector<std::string>(inputs.size(), answer_);
+  }
+  bool HasTransforms(const std::string&, const std::string&) override { return false; }
+  json Transform(const std::string&, const std::string&, const json& resource) override { return resource; }
+
+ private:
+  std::string answer_;
+};
+
+TEST_P(StoreTest, ARulesAnswerThatIsAnErrorOrMalformedIsRecordedAndTheWriteStands) {
+  int n = 0;
+  for (const char* answer : {"not json", "[1]", "{\"provisioned\": tru}", "{\"error\": \"x\", \"version\": tru}",
+                             "{\"error\": \"boom\", \"version\": \"v7\"}"}) {
+    store_->SetDecisionMaker(std::make_shared<FixedAnswer>(answer));
+    const std::string name = "u" + std::to_string(n++) + "@x.test";
+    User(name);
+    auto d = store_->DecisionFor(org_, name);
+    ASSERT_TRUE(d) << answer;
+    EXPECT_FALSE(d->provisioned) << answer;
+    EXPECT_FALSE(d->error.empty()) << answer;
+    EXPECT_EQ(d->detail.value("userName", ""), name) << answer;
+  }
+  EXPECT_EQ(store_->DecisionFor(org_, "u4@x.test")->error, "boom");
+  EXPECT_EQ(store_->DecisionFor(org_, "u4@x.test")->detail["version"], "v7");
+  store_->SetDecisionMaker(std::make_shared<FixedAnswer>(
+      "{\"provisioned\":true,\"role\":\"admin\",\"units\":[],\"groups\":[],\"reason\":\"ok\",\"version\":\"v8\",\"error\":null}"));
+  User("good@x.test");
+  auto good = store_->DecisionFor(org_, "good@x.test");
+  ASSERT_TRUE(good);
+  EXPECT_TRUE(good->provisioned);
+  EXPECT_TRUE(good->error.empty());
+  EXPECT_EQ(good->detail["role"], "admin");
+  EXPECT_FALSE(good->detail.contains("error"));
+  store_->SetDecisionMaker(nullptr);
+}

@@ -1181,22 +1181,24 @@ class SociStore final : public Store {
         if (k == key) return scim::ParseValue(v);
       return absent;
     };
-    nlohmann::json after;
+    nlohmann::json after, reason, version = "";
     bool provisioned = false;
-    try {
+    try {  // every member used below is parsed here, so a malformed answer is only an error
       members = scim::ObjectMembers(answer);
       nlohmann::json e = member("error", nullptr);
       if (!e.is_null()) error = e.is_string() ? e.get<std::string>() : e.dump();
+      version = member("version", "");
       provisioned = member("provisioned", false) == true;
       after = {{"provisioned", provisioned}, {"role", member("role", nullptr)},
                {"units", member("units", nlohmann::json::array())}, {"groups", member("groups", nlohmann::json::array())}};
+      reason = member("reason", nullptr);
     } catch (const std::exception&) {
       error = "rules engine returned a decision that is not a JSON object";
       members.clear();
     }
     if (!error.empty()) {
       std::string detail = prev ? scim::DumpJson(prev->detail)
-                                : scim::DumpJson({{"userName", user_name}, {"version", member("version", "")}});
+                                : scim::DumpJson({{"userName", user_name}, {"version", version}});
       w.Decision(id, prev && prev->provisioned, std::move(detail), &error);
       return 0;
     }
@@ -1222,8 +1224,7 @@ class SociStore final : public Store {
                        : was && provisioned && before != after ? "member.changed" : nullptr;
     if (!type) return 0;
     nlohmann::json payload = {{"user_id", id}, {"userName", user_name}, {"before", was ? before : nullptr},
-                              {"after", provisioned ? after : nullptr}, {"reason", member("reason", nullptr)},
-                              {"version", member("version", "")}};
+                              {"after", provisioned ? after : nullptr}, {"reason", reason}, {"version", version}};
     w.Event(type, payload);
     return 1;
   }
