@@ -7,12 +7,12 @@
 // is written. PrepareImport validates the rows and decides the users that look new (not found by
 // their key) outside any transaction: their ids and stored text are assigned ahead. CommitImport
 // finds the stored resources of all the batch's keys in one query; the new resources are inserted in
-// one transaction, with the decisions made ahead (or, for users not decided ahead, or when the
-// organization's settings changed meanwhile, decided in it); changed resources are modified one by
-// one (locked read-modify-write). A conflict that only shows at write
-// time (another writer took a userName meanwhile) sends the batch's new rows through one-by-one
-// creates, so that each row reports its own outcome. A row whose key (or userName) repeats an earlier
-// row of the batch waits for a later pass, so it sees the earlier row stored.
+// one transaction with the decisions made ahead (users not decided ahead, and all of them when the
+// organization's settings or rules may have changed meanwhile, are decided in it); changed resources
+// are modified one by one (locked read-modify-write). A conflict that only shows at write time
+// (another writer took a userName meanwhile) sends the batch's new rows through one-by-one creates,
+// so that each row reports its own outcome. A row whose key (or userName) repeats an earlier row of
+// the batch waits for a later pass, so it sees the earlier row stored.
 #include <algorithm>
 #include <set>
 
