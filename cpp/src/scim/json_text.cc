@@ -7,6 +7,14 @@ namespace scimitar::scim {
 
 namespace {
 
+// A string literal whose characters are printable ASCII without quotes or escapes: its value is the
+// text between the quotes. Anything else is left to the JSON parser.
+bool IsPlainLiteral(std::string_view literal) {
+  if (literal.size() < 2 || literal.front() != '"' || literal.back() != '"') return false;
+  const std::string_view inner = literal.substr(1, literal.size() - 2);
+  return std::all_of(inner.begin(), inner.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+}
+
 [[noreturn]] void Malformed(size_t at) {
   throw std::runtime_error("stored JSON is malformed at offset " + std::to_string(at));
 }
@@ -106,8 +114,8 @@ std::vector<std::string_view> ArrayElements(std::string_view array) {
 }
 
 std::string Unquoted(std::string_view literal) {
+  if (IsPlainLiteral(literal)) return std::string(literal.substr(1, literal.size() - 2));
   if (literal.size() < 2 || literal.front() != '"' || literal.back() != '"') Malformed(0);
-  if (literal.find('\\') == std::string_view::npos) return std::string(literal.substr(1, literal.size() - 2));
   return nlohmann::json::parse(literal).get<std::string>();
 }
 
@@ -116,12 +124,7 @@ nlohmann::json ParseValue(std::string_view text) {
   if (text == "true") return true;
   if (text == "false") return false;
   if (text == "[]") return nlohmann::json::array();
-  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
-    const std::string_view inner = text.substr(1, text.size() - 2);
-    // Printable ASCII without quotes or escapes is its own value; anything else goes to the parser.
-    if (std::all_of(inner.begin(), inner.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }))
-      return std::string(inner);
-  }
+  if (IsPlainLiteral(text)) return std::string(text.substr(1, text.size() - 2));
   return nlohmann::json::parse(text);
 }
 

@@ -1303,7 +1303,8 @@ class SociStore final : public Store {
 
   // Decides users just inserted (`rows`, made from `items`) inside the caller's transaction. They are
   // in no group and have no decision yet, so nothing is read back. A decision `ahead` holds is kept
-  // when the settings it saw are still the organization's. Returns how many changed.
+  // when the settings it saw are still the organization's and the rules epoch has not moved since.
+  // Returns how many changed.
   long long DecideNew(soci::session& sql, long long org_id, const std::vector<ResourceRow>& rows,
                       const std::vector<NewResource>& items, DecidedAhead* ahead) {
     std::shared_ptr<DecisionMaker> maker = decision_maker();
@@ -1343,7 +1344,6 @@ class SociStore final : public Store {
     return in;
   }
 
-
   // Writes the rules' `answers` for `inputs` as their decisions, and the events of the changes over
   // `before` (previous decisions by user id), inside the caller's transaction. Returns how many changed.
   long long WriteDecisions(soci::session& sql, long long org_id, const std::vector<DecisionInput>& inputs,
@@ -1357,7 +1357,6 @@ class SociStore final : public Store {
     Flush(sql, writes);
     return changed;
   }
-
 
   static ResourceRow RowOf(const std::vector<std::string>& c) { return ResourceRow{c[0], c[1], std::stoll(c[2]), c[3], c[4]}; }
 
