@@ -86,11 +86,21 @@ struct NewResource {
   std::string doc_text;  // empty: serialized on insert
 };
 
-// Decisions of users not created yet, made outside any transaction (Store::DecideAhead).
+// A new user's decision as it will be stored, with the outbox event its outcome calls for.
+struct PlannedDecision {
+  bool provisioned = false;
+  std::string detail;                // the decision's provenance: JSON text
+  std::optional<std::string> error;  // the rule error it records
+  std::string event_type;            // "" when the outcome calls for no event
+  std::string event_payload;         // JSON text
+};
+
+// Decisions of users not created yet, made and planned outside any transaction (Store::DecideAhead).
 struct DecidedAhead {
-  long long rules_epoch = 0;                     // the store's rules epoch they were made in
-  std::map<std::string, std::string> settings;   // the organization's settings they were made with
-  std::map<std::string, std::string> decisions;  // user id -> the rules' answer (DecisionMaker::DecideMany)
+  long long rules_epoch = 0;                         // the store's rules epoch they were made in
+  std::map<std::string, std::string> settings;       // the organization's settings they were made with
+  std::string decided;                               // when they were made: ISO 8601 UTC
+  std::map<std::string, PlannedDecision> decisions;  // by user id
 };
 
 struct MemberRef {

@@ -625,10 +625,12 @@ class SociStore final : public Store {
       Lease lease(pool_, caches_);
       DecisionInput base = InputBase(lease.sql(), org_id);
       out.settings = base.settings;
+      out.decided = base.now;
       for (const auto& u : users) inputs.push_back(NewUserInput(base, u.id, u.doc, u.doc_text));
     }
     std::vector<std::string> answers = maker->DecideMany(inputs);
-    for (size_t i = 0; i < users.size(); ++i) out.decisions.emplace(users[i].id, std::move(answers[i]));
+    for (size_t i = 0; i < users.size(); ++i)
+      out.decisions.emplace(users[i].id, PlanDecision(inputs[i], answers[i], nullptr, out.decided));
     return out;
   }
 
@@ -1154,24 +1156,33 @@ class SociStore final : public Store {
     std::string now = NowIso();             // when these decisions were made
     std::vector<InsertRow> decisions = {};  // see Flush
     std::vector<InsertRow> events = {};     // see Flush
-    void Decision(const std::string& user_id, bool provisioned, std::string detail, const std::string* error) {
+    void Decision(const std::string& user_id, bool provisioned, std::string detail, const std::string* error,
+                  const std::string& when) {
       decisions.push_back({BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Int(provisioned ? 1 : 0),
                            BindValue::Text(std::move(detail)), error ? BindValue::Text(*error) : BindValue::NullText(),
-                           BindValue::Text(now)});
+                           BindValue::Text(when)});
     }
-    void Event(const char* type, const nlohmann::json& payload) {
-      events.push_back({BindValue::Int(org_id), BindValue::Text(type), BindValue::Text(scim::DumpJson(payload)),
-                        BindValue::Text(now), BindValue::Text(now)});
+    void Event(const char* type, std::string payload, const std::string& when) {
+      events.push_back({BindValue::Int(org_id), BindValue::Text(type), BindValue::Text(std::move(payload)),
+                        BindValue::Text(when), BindValue::Text(when)});
+    }
+    void Event(const char* type, const nlohmann::json& payload) { Event(type, scim::DumpJson(payload), now); }
+    // Adds `d`, made at `when`; returns 1 when its outcome changed (it has an event), else 0.
+    int Add(const std::string& user_id, PlannedDecision d, const std::string& when) {
+      Decision(user_id, d.provisioned, std::move(d.detail), d.error ? &*d.error : nullptr, when);
+      if (d.event_type.empty()) return 0;
+      Event(d.event_type.c_str(), std::move(d.event_payload), when);
+      return 1;
     }
   };
 
   // Plans storing the rules' `answer` (DecisionMaker::DecideMany) for `in` over `prev` (null: none
-  // yet), and the outbox event its change of outcome calls for. The answer's text is stored as the
-  // decision's detail, with "userName" and "decided" added; only the members an outcome needs are
-  // parsed. A rule error (or a malformed answer) keeps the previous decision and records the error.
-  // Returns 1 when the outcome changed, else 0.
-  static int PlanDecision(const DecisionInput& in, const std::string& answer, const StoredDecision* prev,
-                          DecisionWrites& w) {
+  // yet), made at `now`, and the outbox event its change of outcome calls for. The answer's text is
+  // stored as the decision's detail, with "userName" and "decided" added; only the members an outcome
+  // needs are parsed. A rule error (or a malformed answer) keeps the previous decision and records the
+  // error. Needs no connection, so decisions made ahead are planned outside the transaction.
+  static PlannedDecision PlanDecision(const DecisionInput& in, const std::string& answer, const StoredDecision* prev,
+                                      const std::string& now) {
     const std::string& id = in.user_id;
     const std::string& user_name = in.user_name;
     std::vector<std::pair<std::string, std::string_view>> members;
@@ -1196,13 +1207,15 @@ class SociStore final : public Store {
       error = "rules engine returned a decision that is not a JSON object";
       members.clear();
     }
+    PlannedDecision out;
     if (!error.empty()) {
-      std::string detail = prev ? scim::DumpJson(prev->detail)
-                                : scim::DumpJson({{"userName", user_name}, {"version", version}});
-      w.Decision(id, prev && prev->provisioned, std::move(detail), &error);
-      return 0;
+      out.provisioned = prev && prev->provisioned;
+      out.detail = prev ? scim::DumpJson(prev->detail) : scim::DumpJson({{"userName", user_name}, {"version", version}});
+      out.error = std::move(error);
+      return out;
     }
-    std::string detail = "{";  // the answer's members in its order, without "error"
+    std::string& detail = out.detail;  // the answer's members in its order, without "error"
+    detail = "{";
     detail.reserve(answer.size() + user_name.size() + 64);
     for (const auto& [k, v] : members) {
       if (k == "error" || k == "userName" || k == "decided") continue;
@@ -1214,19 +1227,19 @@ class SociStore final : public Store {
     detail += "\"userName\":";
     scim::AppendQuoted(detail, user_name);
     detail += ",\"decided\":";
-    scim::AppendQuoted(detail, w.now);
+    scim::AppendQuoted(detail, now);
     detail += '}';
-    w.Decision(id, provisioned, std::move(detail), nullptr);
+    out.provisioned = provisioned;
     const bool was = prev && prev->provisioned;
     nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
     const char* type = !was && provisioned ? "member.provisioned"
                        : was && !provisioned ? "member.deprovisioned"
                        : was && provisioned && before != after ? "member.changed" : nullptr;
-    if (!type) return 0;
-    nlohmann::json payload = {{"user_id", id}, {"userName", user_name}, {"before", was ? before : nullptr},
-                              {"after", provisioned ? after : nullptr}, {"reason", reason}, {"version", version}};
-    w.Event(type, payload);
-    return 1;
+    if (!type) return out;
+    out.event_type = type;
+    out.event_payload = scim::DumpJson({{"user_id", id}, {"userName", user_name}, {"before", was ? before : nullptr},
+                                        {"after", provisioned ? after : nullptr}, {"reason", reason}, {"version", version}});
+    return out;
   }
 
   // Writes planned decisions (insert or replace) and events inside the caller's transaction.
@@ -1314,21 +1327,30 @@ class SociStore final : public Store {
     long long changed = 0;
     constexpr size_t kChunk = 500;  // as Recompute's
     for (size_t at = 0; at < rows.size(); at += kChunk) {
-      std::vector<DecisionInput> inputs, undecided;
-      std::vector<std::string> answers;  // "" until decided
-      for (size_t i = at; i < std::min(rows.size(), at + kChunk); ++i) {
-        inputs.push_back(NewUserInput(base, rows[i].id, items[i].doc, rows[i].doc_text));
-        auto found = ahead ? ahead->decisions.find(rows[i].id) : std::map<std::string, std::string>::iterator{};
-        const bool decided = ahead && found != ahead->decisions.end();
-        answers.push_back(decided ? std::move(found->second) : std::string());
-        if (!decided) undecided.push_back(inputs.back());
+      const size_t end = std::min(rows.size(), at + kChunk);
+      std::vector<PlannedDecision> planned(end - at);
+      std::vector<bool> made_ahead(end - at, false);
+      std::vector<DecisionInput> undecided;
+      std::vector<size_t> undecided_at;
+      for (size_t i = at; i < end; ++i) {
+        auto found = ahead ? ahead->decisions.find(rows[i].id) : std::map<std::string, PlannedDecision>::iterator{};
+        if (ahead && found != ahead->decisions.end()) {
+          planned[i - at] = std::move(found->second);
+          made_ahead[i - at] = true;
+        } else {
+          undecided.push_back(NewUserInput(base, rows[i].id, items[i].doc, rows[i].doc_text));
+          undecided_at.push_back(i - at);
+        }
       }
       if (!undecided.empty()) {
-        std::vector<std::string> made = maker->DecideMany(undecided);
-        for (size_t i = 0, next = 0; i < answers.size(); ++i)
-          if (answers[i].empty()) answers[i] = std::move(made[next++]);
+        std::vector<std::string> answers = maker->DecideMany(undecided);
+        for (size_t k = 0; k < undecided.size(); ++k)
+          planned[undecided_at[k]] = PlanDecision(undecided[k], answers[k], nullptr, base.now);
       }
-      changed += WriteDecisions(sql, org_id, inputs, answers, {});
+      DecisionWrites writes{org_id, base.now};
+      for (size_t i = at; i < end; ++i)
+        changed += writes.Add(rows[i].id, std::move(planned[i - at]), made_ahead[i - at] ? ahead->decided : base.now);
+      Flush(sql, writes);
     }
     return changed;
   }
@@ -1352,7 +1374,9 @@ class SociStore final : public Store {
     long long changed = 0;
     for (size_t i = 0; i < inputs.size(); ++i) {
       auto prev = before.find(inputs[i].user_id);
-      changed += PlanDecision(inputs[i], answers[i], prev == before.end() ? nullptr : &prev->second, writes);
+      changed += writes.Add(inputs[i].user_id,
+                            PlanDecision(inputs[i], answers[i], prev == before.end() ? nullptr : &prev->second, writes.now),
+                            writes.now);
     }
     Flush(sql, writes);
     return changed;
