@@ -355,3 +355,67 @@ TEST_P(StoreTest, ARulesAnswerThatIsAnErrorOrMalformedIsRecordedAndTheWriteStand
   EXPECT_FALSE(good->detail.contains("error"));
   store_->SetDecisionMaker(nullptr);
 }
+
+// Rules: a user is admitted with the title "Engineer"; app groups are the IdP groups' names.
+class TitleAndGroups final : public DecisionMaker {
+ public:
+  std::vector<std::string> DecideMany(const std::vector<DecisionInput>& inputs) override {
+    std::vector<std::string> out;
+    for (const auto& in : inputs) {
+      json groups = json::array();
+      for (const auto& g : in.groups) groups.push_back(g["display"]);
+      const bool admitted = json::parse(in.user).value("title", "") == "Engineer";
+      out.push_back(json{{"provisioned", admitted}, {"role", "member"}, {"units", json::array()}, {"groups", groups},
+                         {"version", "t1"}}.dump());
+    }
+    return out;
+  }
+  bool HasTransforms(const std::string&, const std::string&) override { return false; }
+  json Transform(const std::string&, const std::string&, const json& resource) override { return resource; }
+};
+
+TEST_P(StoreTest, ModifyManyReplacesDocumentsTogetherAndRecomputesDecisions) {
+  store_->SetDecisionMaker(std::make_shared<TitleAndGroups>());
+  auto a = User("a@x.test", {{"emails", {{{"value", "a@old.test"}}}}});
+  auto b = User("b@x.test");
+  auto g = store_->Create(org_, ResourceKind::Group, {{"displayName", "Eng"}}, {a.id});
+  auto version = [&](const ResourceRow& r) {
+    auto user = store_->Get(org_, ResourceKind::User, r.id);
+    return user ? user->version : store_->Get(org_, ResourceKind::Group, r.id)->version;
+  };
+  EXPECT_FALSE(store_->DecisionFor(org_, "a@x.test")->provisioned);
+
+  store_->ModifyMany(org_, ResourceKind::User,
+                     {{a.id, version(a), {{"userName", "a@x.test"}, {"title", "Engineer"}, {"emails", {{{"value", "a@new.test"}}}}}},
+                      {b.id, version(b), {{"userName", "b@x.test"}, {"title", "Engineer"}}}});
+  auto decided = store_->DecisionFor(org_, "a@x.test");
+  EXPECT_TRUE(decided->provisioned);
+  EXPECT_EQ(decided->detail["groups"], json::array({"Eng"}));  // the user's groups were read for the decision
+  EXPECT_TRUE(store_->DecisionFor(org_, "b@x.test")->provisioned);
+  EXPECT_EQ(version(a), a.version + 1);
+  EXPECT_EQ(Names("emails.value eq \"a@new.test\""), std::vector<std::string>{"a@x.test"});
+  EXPECT_TRUE(Names("emails.value eq \"a@old.test\"").empty());
+
+  // All or nothing: one resource no longer at its expected version, or one userName in use.
+  const json manager = {{"userName", "a@x.test"}, {"title", "Manager"}};
+  try {
+    store_->ModifyMany(org_, ResourceKind::User, {{a.id, version(a), manager}, {b.id, b.version, {{"userName", "b@x.test"}}}});
+    FAIL() << "a stale version was written over";
+  } catch (const ScimError& e) {
+    EXPECT_EQ(e.status(), 412);
+  }
+  try {
+    store_->ModifyMany(org_, ResourceKind::User, {{a.id, version(a), manager}, {b.id, version(b), {{"userName", "A@X.test"}}}});
+    FAIL() << "a userName in use was taken";
+  } catch (const ScimError& e) {
+    EXPECT_EQ(e.status(), 409);
+  }
+  EXPECT_EQ(store_->Get(org_, ResourceKind::User, a.id)->doc()["title"], "Engineer");
+  EXPECT_TRUE(store_->DecisionFor(org_, "a@x.test")->provisioned);
+
+  // A renamed group: its members' decisions follow; its members stay.
+  store_->ModifyMany(org_, ResourceKind::Group, {{g.id, version(g), {{"displayName", "Engineering"}}}});
+  EXPECT_EQ(store_->DecisionFor(org_, "a@x.test")->detail["groups"], json::array({"Engineering"}));
+  EXPECT_EQ(store_->MembersOf(org_, {g.id})[g.id].size(), 1u);
+  store_->SetDecisionMaker(nullptr);
+}

@@ -78,6 +78,24 @@ def test_import_is_idempotent_reports_every_bad_row_and_updates(org):
     assert not list(org.users(filter='userName eq "new@x.test"'))
 
 
+def test_an_import_that_changes_many_users_updates_them_and_their_decisions(org):
+    rows = [{"externalId": f"e{i}", "userName": f"u{i}@x.test", "emails[work].value": f"u{i}@old.test"} for i in range(6)]
+    assert org.import_users(rows).created == 6
+    assert len(org.members()) == 6
+    for i, row in enumerate(rows):
+        row["emails[work].value"] = f"u{i}@new.test"
+        row["active"] = "false" if i % 2 else "true"
+    rows[4]["userName"] = "U0@x.test"  # another user's userName: this row alone is refused
+    report = org.import_users(rows, batch_size=3)
+    assert (report.created, report.updated, report.unchanged) == (0, 5, 0)
+    assert report.rejected == [(5, report.rejected[0][1])] and "already in use" in report.rejected[0][1]
+    assert report.decisions_changed == 3  # u1, u3 and u5 deactivated: their accounts go
+    assert sorted(m.user_name for m in org.members()) == ["u0@x.test", "u2@x.test", "u4@x.test"]
+    assert [u["userName"] for u in org.users(filter='emails.value eq "u3@new.test"')] == ["u3@x.test"]
+    assert not list(org.users(filter='emails.value eq "u3@old.test"'))
+    assert [u["userName"] for u in org.users(filter='emails.value eq "u4@old.test"')] == ["u4@x.test"]
+
+
 def test_a_batch_decided_ahead_commits_against_the_settings_and_rows_stored_by_then(org):
     """The importer decides batch N+1 while batch N commits; what changed in between wins."""
     store, slug = org.db.store, org.slug

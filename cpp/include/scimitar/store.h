@@ -103,6 +103,13 @@ struct DecidedAhead {
   std::map<std::string, PlannedDecision> decisions;  // by user id
 };
 
+// A new document for a stored resource, replacing the one at `expected_version` (Store::ModifyMany).
+struct Replacement {
+  std::string id;
+  long long expected_version = 0;
+  nlohmann::json doc;
+};
+
 struct MemberRef {
   std::string id;
   std::string type;     // "User" or "Group"
@@ -213,6 +220,11 @@ class Store {
   using Mutation = std::function<std::pair<nlohmann::json, MemberChanges>(const ResourceRow& current)>;
   virtual ResourceRow Modify(long long org_id, scim::ResourceKind kind, const std::string& id,
                              std::optional<long long> expected_version, const Mutation& mutate) = 0;
+  // Replaces the documents of several resources (their members unchanged) in one transaction, and
+  // recomputes the decisions that this changes in chunks of users, as Modify does one by one. All or
+  // nothing: throws ScimError (409 for a userName in use, 412 when a resource is gone or no longer
+  // at its expected version) and writes nothing when any replacement fails.
+  virtual void ModifyMany(long long org_id, scim::ResourceKind kind, const std::vector<Replacement>& items) = 0;
   // Deletes the resource and every membership edge that names it. 404 when absent; 412 on version mismatch.
   virtual void Delete(long long org_id, scim::ResourceKind kind, const std::string& id,
                       std::optional<long long> expected_version) = 0;

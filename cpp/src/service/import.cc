@@ -9,9 +9,10 @@
 // finds the stored resources of all the batch's keys in one query; the new resources are inserted in
 // one transaction with the decisions made ahead (users not decided ahead, and all of them when the
 // organization's settings or rules may have changed meanwhile, are decided in it); changed resources
-// are modified one by one (locked read-modify-write). A conflict that only shows at write time
-// (another writer took a userName meanwhile) sends the batch's new rows through one-by-one creates,
-// so that each row reports its own outcome. A row whose key (or userName) repeats an earlier row of
+// are replaced together in another (Store::ModifyMany), except rows that change a group's members,
+// which are modified one by one. A conflict that only shows at write time (another writer took a
+// userName or changed a resource meanwhile) sends the batch's new or changed rows through
+// one-by-one writes, so that each row reports its own outcome. A row whose key (or userName) repeats an earlier row of
 // the batch waits for a later pass, so it sees the earlier row stored.
 #include <algorithm>
 #include <set>
@@ -93,6 +94,12 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
                                         : store.MembersOf(t.org_id, group_ids);
 
   std::vector<PreparedImport::Row*> creates;
+  struct Update {
+    PreparedImport::Row* row;
+    const ResourceRow* current;
+    MemberChanges members;
+  };
+  std::vector<Update> updates;
   for (auto& row : now) {
     nlohmann::json& result = results[row.index];
     try {
@@ -125,11 +132,31 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
         continue;
       }
       result["status"] = "updated";
-      if (!dry_run)
-        store.Modify(t.org_id, kind, current.id, current.version,
-                     [&](const ResourceRow&) { return std::make_pair(row.n.doc, members); });
+      if (!dry_run) updates.push_back(Update{&row, &current, std::move(members)});
     } catch (const ScimError& e) {
       Reject(result, e.what());
+    }
+  }
+
+  // Changed documents are replaced together, in one transaction; rows that change members, and all
+  // of them when the batch fails (a conflict that only shows at write time), one by one, so that
+  // each reports its own outcome.
+  std::vector<Replacement> replacements;
+  std::vector<Update*> replaced, each;
+  for (auto& u : updates) (u.members.empty() ? replaced : each).push_back(&u);
+  for (auto* u : replaced) replacements.push_back(Replacement{u->current->id, u->current->version, std::move(u->row->n.doc)});
+  try {
+    store.ModifyMany(t.org_id, kind, replacements);
+  } catch (const ScimError&) {
+    for (size_t i = 0; i < replaced.size(); ++i) replaced[i]->row->n.doc = std::move(replacements[i].doc);
+    each.insert(each.end(), replaced.begin(), replaced.end());
+  }
+  for (auto* u : each) {
+    try {
+      store.Modify(t.org_id, kind, u->current->id, u->current->version,
+                   [&](const ResourceRow&) { return std::make_pair(u->row->n.doc, u->members); });
+    } catch (const ScimError& e) {
+      Reject(results[u->row->index], e.what());
     }
   }
 

@@ -708,6 +708,64 @@ class SociStore final : public Store {
     return *row;
   }
 
+  void ModifyMany(long long org_id, scim::ResourceKind kind, const std::vector<Replacement>& items) override {
+    if (items.empty()) return;
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
+    Txn tx(sql, backend_, writer_.get());
+    const bool users = kind == scim::ResourceKind::User;
+    std::vector<std::string> ids;
+    for (const auto& item : items) ids.push_back(item.id);
+    const BindValue id_list = BindValue::Text(scim::DumpJson(nlohmann::json(ids)));
+    // Users whose decision inputs this write changes: the users themselves, or the members of
+    // renamed groups.
+    std::set<std::string> affected;
+    std::map<std::string, std::string> display_before;
+    if (users) {
+      affected.insert(ids.begin(), ids.end());
+    } else {
+      Rows(sql, "SELECT r.id, r.display FROM resources r WHERE " + InJsonList("r.id", ":ids") +
+                    (backend_ == Backend::Sqlite ? " AND +r.org_id = :o" : " AND r.org_id = :o"),
+           {id_list, BindValue::Int(org_id)}, 2,
+           [&](const std::vector<std::string>& c) { display_before[c[0]] = c[1]; });
+    }
+    std::vector<std::string> renamed;
+    std::vector<InsertRow> emails;
+    const std::string now = NowIso();
+    for (const auto& item : items) {
+      Projection p = Project(kind, item.doc);
+      if (!users && display_before[item.id] != p.display) renamed.push_back(item.id);
+      if (users)
+        for (auto& v : EmailValues(item.doc))
+          emails.push_back({BindValue::Text(item.id), BindValue::Int(org_id), BindValue::Text(std::move(v))});
+      long long changed = 0;
+      try {
+        changed = Exec(sql,
+                       std::string("UPDATE resources SET name = :n, name_folded = :nf, display = :d, external_id = :x, "
+                                   "active = :a, doc = :doc, version = version + 1, modified = :m WHERE org_id = :o AND "
+                                   "kind = ") + KindLiteral(kind) + " AND managed = 1 AND id = :id AND version = :v",
+                       {BindValue::Text(p.name), BindValue::Text(p.name_folded), BindValue::Text(p.display),
+                        ExternalIdBind(p), ActiveBind(p), BindValue::Text(scim::DumpJson(item.doc)),
+                        BindValue::Text(now), BindValue::Int(org_id), BindValue::Text(item.id),
+                        BindValue::Int(item.expected_version)});
+      } catch (const soci::soci_error& e) {
+        if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
+        throw;
+      }
+      if (changed != 1)
+        throw PreconditionFailed(std::string(KindName(kind)) + " '" + item.id + "' is gone or no longer at version " +
+                                 std::to_string(item.expected_version));
+    }
+    if (users) {
+      Exec(sql, "DELETE FROM user_emails WHERE " + InJsonList("user_id", ":ids"), {id_list});
+      InsertRows(sql, "user_emails", kEmailColumns, emails);
+    }
+    for (auto& [group, members] : Edges(sql, org_id, renamed, /*of_groups=*/true))
+      for (auto& m : members) affected.insert(std::move(m.id));
+    Recompute(sql, org_id, affected, {});
+    tx.Commit();
+  }
+
   void Delete(long long org_id, scim::ResourceKind kind, const std::string& id,
               std::optional<long long> expected_version) override {
     Lease lease(pool_, caches_);
