@@ -12,8 +12,8 @@
 // are replaced together in another (Store::ModifyMany), except rows that change a group's members,
 // which are modified one by one. A conflict that only shows at write time (another writer took a
 // userName or changed a resource meanwhile) sends the batch's new or changed rows through
-// one-by-one writes, so that each row reports its own outcome. A row whose key (or userName) repeats an earlier row of
-// the batch waits for a later pass, so it sees the earlier row stored.
+// one-by-one writes, so that each row reports its own outcome. A row whose key (or userName)
+// repeats an earlier row of the batch waits for a later pass, so it sees the earlier row stored.
 #include <algorithm>
 #include <set>
 
@@ -144,7 +144,8 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
   std::vector<Replacement> replacements;
   std::vector<Update*> replaced, each;
   for (auto& u : updates) (u.members.empty() ? replaced : each).push_back(&u);
-  for (auto* u : replaced) replacements.push_back(Replacement{u->current->id, u->current->version, std::move(u->row->n.doc)});
+  for (auto* u : replaced)
+    replacements.push_back(Replacement{u->current->id, u->current->version, std::move(u->row->n.doc)});
   try {
     store.ModifyMany(t.org_id, kind, replacements);
   } catch (const ScimError&) {
