@@ -730,31 +730,24 @@ class SociStore final : public Store {
            [&](const std::vector<std::string>& c) { display_before[c[0]] = c[1]; });
     }
     std::vector<std::string> renamed;
-    std::vector<InsertRow> emails;
-    const std::string now = NowIso();
+    std::vector<InsertRow> emails, updates;
     for (const auto& item : items) {
       Projection p = Project(kind, item.doc);
       if (!users && display_before[item.id] != p.display) renamed.push_back(item.id);
       if (users)
         for (auto& v : EmailValues(item.doc))
           emails.push_back({BindValue::Text(item.id), BindValue::Int(org_id), BindValue::Text(std::move(v))});
-      long long changed = 0;
-      try {
-        changed = Exec(sql,
-                       std::string("UPDATE resources SET name = :n, name_folded = :nf, display = :d, external_id = :x, "
-                                   "active = :a, doc = :doc, version = version + 1, modified = :m WHERE org_id = :o AND "
-                                   "kind = ") + KindLiteral(kind) + " AND managed = 1 AND id = :id AND version = :v",
-                       {BindValue::Text(p.name), BindValue::Text(p.name_folded), BindValue::Text(p.display),
-                        ExternalIdBind(p), ActiveBind(p), BindValue::Text(scim::DumpJson(item.doc)),
-                        BindValue::Text(now), BindValue::Int(org_id), BindValue::Text(item.id),
-                        BindValue::Int(item.expected_version)});
-      } catch (const soci::soci_error& e) {
-        if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
-        throw;
-      }
-      if (changed != 1)
-        throw PreconditionFailed(std::string(KindName(kind)) + " '" + item.id + "' is gone or no longer at version " +
-                                 std::to_string(item.expected_version));
+      updates.push_back({BindValue::Text(item.id), BindValue::Int(item.expected_version), BindValue::Text(std::move(p.name)),
+                         BindValue::Text(std::move(p.name_folded)), BindValue::Text(std::move(p.display)),
+                         ExternalIdBind(p), ActiveBind(p), BindValue::Text(scim::DumpJson(item.doc))});
+    }
+    try {
+      if (UpdateRows(sql, org_id, kind, updates) != static_cast<long long>(items.size()))
+        throw PreconditionFailed("a " + std::string(KindName(kind)) +
+                                 " of the batch is gone or no longer at the version it was read at");
+    } catch (const soci::soci_error& e) {
+      if (IsUniqueViolation(e)) throw Uniqueness("a userName of the batch is already in use in this organization");
+      throw;
     }
     if (users) {
       Exec(sql, "DELETE FROM user_emails WHERE " + InJsonList("user_id", ":ids"), {id_list});
@@ -1146,6 +1139,36 @@ class SociStore final : public Store {
       text += (i ? ", " : "") + (c.postgres_type && !c.constant ? "CAST(" + field + " AS " + c.postgres_type + ")" : field);
     }
     text += " FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r(v) WHERE true " + tail;
+    Exec(sql, text, {RowsJson(rows)});
+  }
+
+  // Stores new documents for managed resources of `kind`, each row being {id, expected version, name,
+  // name_folded, display, external_id, active, doc text}, inside the caller's transaction. A row whose
+  // resource is gone or at another version is not written. Returns how many were written. SQLite
+  // runs one prepared statement per row; PostgreSQL one statement for all (one round trip).
+  long long UpdateRows(soci::session& sql, long long org_id, scim::ResourceKind kind, const std::vector<InsertRow>& rows) {
+    const BindValue now = BindValue::Text(NowIso());
+    if (backend_ == Backend::Sqlite) {
+      long long written = 0;
+      for (const auto& r : rows)
+        written += Exec(sql,
+                        std::string("UPDATE resources SET name = :n, name_folded = :nf, display = :d, external_id = :x, "
+                                    "active = :a, doc = :doc, version = version + 1, modified = :m WHERE org_id = :o "
+                                    "AND kind = ") + KindLiteral(kind) + " AND managed = 1 AND id = :id AND version = :v",
+                        {r[2], r[3], r[4], r[5], r[6], r[7], now, BindValue::Int(org_id), r[0], r[1]});
+      return written;
+    }
+    return Exec(sql,
+                std::string("UPDATE resources r SET modified = :m, name = t.v ->> 2, name_folded = t.v ->> 3, "
+                            "display = t.v ->> 4, external_id = t.v ->> 5, active = CAST(t.v ->> 6 AS INTEGER), "
+                            "doc = CAST(t.v ->> 7 AS JSONB), version = r.version + 1 "
+                            "FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS t(v) WHERE r.org_id = :o AND r.kind = ") +
+                    KindLiteral(kind) + " AND r.managed = 1 AND r.id = t.v ->> 0 AND r.version = CAST(t.v ->> 1 AS BIGINT)",
+                {now, RowsJson(rows), BindValue::Int(org_id)});
+  }
+
+  // `rows` as one JSON array of arrays, for PostgreSQL statements over jsonb_array_elements.
+  static BindValue RowsJson(const std::vector<InsertRow>& rows) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& row : rows) {
       nlohmann::json& values = list.emplace_back(nlohmann::json::array());
@@ -1154,7 +1177,7 @@ class SociStore final : public Store {
                                                    : b.kind == BindValue::Kind::Real ? nlohmann::json(b.real)
                                                                                       : nlohmann::json(b.text));
     }
-    Exec(sql, text, {BindValue::Text(scim::DumpJson(list))});
+    return BindValue::Text(scim::DumpJson(list));
   }
 
   // PostgreSQL plans from table statistics, and a bulk load into fresh tables outruns autovacuum's
