@@ -686,15 +686,12 @@ class SociStore final : public Store {
       if (changes.replace_all || renamed)
         for (auto& m : MemberIdsIn(sql, org_id, id)) affected.insert(std::move(m));
     }
-    Projection p = Project(kind, doc);
-    std::string body = scim::DumpJson(doc), now = NowIso();
+    const InsertRow replacement = ReplacementRow(kind, id, current->version, doc);
     try {
-      Exec(sql, "UPDATE resources SET name = :n, name_folded = :nf, display = :d, external_id = :x, active = :a, "
-                "doc = :doc, version = version + 1, modified = :m WHERE org_id = :o AND id = :id",
-           {BindValue::Text(p.name), BindValue::Text(p.name_folded), BindValue::Text(p.display), ExternalIdBind(p),
-            ActiveBind(p), BindValue::Text(body), BindValue::Text(now), BindValue::Int(org_id), BindValue::Text(id)});
+      UpdateRows(sql, org_id, kind, {replacement});  // the row is locked at this version
     } catch (const soci::soci_error& e) {
-      if (IsUniqueViolation(e)) throw Uniqueness("userName '" + p.name + "' is already in use in this organization");
+      if (IsUniqueViolation(e))
+        throw Uniqueness("userName '" + replacement[2].text + "' is already in use in this organization");
       throw;
     }
     if (changes.replace_all)
@@ -732,14 +729,11 @@ class SociStore final : public Store {
     std::vector<std::string> renamed;
     std::vector<InsertRow> emails, updates;
     for (const auto& item : items) {
-      Projection p = Project(kind, item.doc);
-      if (!users && display_before[item.id] != p.display) renamed.push_back(item.id);
+      updates.push_back(ReplacementRow(kind, item.id, item.expected_version, item.doc));
+      if (!users && display_before[item.id] != updates.back()[4].text) renamed.push_back(item.id);
       if (users)
         for (auto& v : EmailValues(item.doc))
           emails.push_back({BindValue::Text(item.id), BindValue::Int(org_id), BindValue::Text(std::move(v))});
-      updates.push_back({BindValue::Text(item.id), BindValue::Int(item.expected_version), BindValue::Text(std::move(p.name)),
-                         BindValue::Text(std::move(p.name_folded)), BindValue::Text(std::move(p.display)),
-                         ExternalIdBind(p), ActiveBind(p), BindValue::Text(scim::DumpJson(item.doc))});
     }
     try {
       if (UpdateRows(sql, org_id, kind, updates) != static_cast<long long>(items.size()))
@@ -1142,8 +1136,17 @@ class SociStore final : public Store {
     Exec(sql, text, {RowsJson(rows)});
   }
 
-  // Stores new documents for managed resources of `kind`, each row being {id, expected version, name,
-  // name_folded, display, external_id, active, doc text}, inside the caller's transaction. A row whose
+  // A row of UpdateRows: `doc` as the new document of resource `id` at `version`.
+  static InsertRow ReplacementRow(scim::ResourceKind kind, const std::string& id, long long version,
+                                  const nlohmann::json& doc) {
+    Projection p = Project(kind, doc);
+    return {BindValue::Text(id), BindValue::Int(version), BindValue::Text(std::move(p.name)),
+            BindValue::Text(std::move(p.name_folded)), BindValue::Text(std::move(p.display)), ExternalIdBind(p),
+            ActiveBind(p), BindValue::Text(scim::DumpJson(doc))};
+  }
+
+  // Stores new documents for managed resources of `kind` (rows of ReplacementRow: {id, expected
+  // version, name, name_folded, display, external_id, active, doc text}) inside the caller's transaction. A row whose
   // resource is gone or at another version is not written. Returns how many were written. SQLite
   // runs one prepared statement per row; PostgreSQL one statement for all (one round trip).
   long long UpdateRows(soci::session& sql, long long org_id, scim::ResourceKind kind, const std::vector<InsertRow>& rows) {
@@ -1242,22 +1245,17 @@ class SociStore final : public Store {
     std::string now = NowIso();             // when these decisions were made
     std::vector<InsertRow> decisions = {};  // see Flush
     std::vector<InsertRow> events = {};     // see Flush
-    void Decision(const std::string& user_id, bool provisioned, std::string detail, const std::string* error,
-                  const std::string& when) {
-      decisions.push_back({BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Int(provisioned ? 1 : 0),
-                           BindValue::Text(std::move(detail)), error ? BindValue::Text(*error) : BindValue::NullText(),
-                           BindValue::Text(when)});
-    }
-    void Event(const char* type, std::string payload, const std::string& when) {
+    void Event(const std::string& type, std::string payload, const std::string& when) {
       events.push_back({BindValue::Int(org_id), BindValue::Text(type), BindValue::Text(std::move(payload)),
                         BindValue::Text(when), BindValue::Text(when)});
     }
-    void Event(const char* type, const nlohmann::json& payload) { Event(type, scim::DumpJson(payload), now); }
     // Adds `d`, made at `when`; returns 1 when its outcome changed (it has an event), else 0.
     int Add(const std::string& user_id, PlannedDecision d, const std::string& when) {
-      Decision(user_id, d.provisioned, std::move(d.detail), d.error ? &*d.error : nullptr, when);
+      decisions.push_back({BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Int(d.provisioned ? 1 : 0),
+                           BindValue::Text(std::move(d.detail)), d.error ? BindValue::Text(*d.error) : BindValue::NullText(),
+                           BindValue::Text(when)});
       if (d.event_type.empty()) return 0;
-      Event(d.event_type.c_str(), std::move(d.event_payload), when);
+      Event(d.event_type, std::move(d.event_payload), when);
       return 1;
     }
   };
@@ -1359,7 +1357,7 @@ class SociStore final : public Store {
       if (!prev->provisioned) continue;
       nlohmann::json payload = {{"user_id", id}, {"userName", prev->detail.value("userName", "")},
                                 {"before", Outcome(true, prev->detail)}, {"after", nullptr}, {"reason", "user deleted"}};
-      gone.Event("member.deprovisioned", payload);
+      gone.Event("member.deprovisioned", scim::DumpJson(payload), gone.now);
       ++changed;
     }
     Flush(sql, gone);
