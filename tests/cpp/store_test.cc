@@ -308,6 +308,8 @@ TEST_P(StoreTest, FindByKeyMatchesExternalIdsExactlyAndNamesInAnyCase) {
             std::vector<std::string>{"Ann@x.test"});
   EXPECT_EQ(names(store_->FindByKey(org_, ResourceKind::User, true, {"ANN@X.TEST", "Bob@x.test"})),
             (std::vector<std::string>{"Ann@x.test", "bob@x.test"}));
+  EXPECT_EQ(names(store_->FindByKey(org_, ResourceKind::User, true, {"ann@x.test", "ANN@x.test", "ann@x.test"})),
+            std::vector<std::string>{"Ann@x.test"});  // a value given several times finds its row once
   EXPECT_TRUE(store_->FindByKey(org_, ResourceKind::Group, true, {"ann@x.test"}).empty());
   EXPECT_TRUE(store_->FindByKey(org_, ResourceKind::User, false, {}).empty());
 }

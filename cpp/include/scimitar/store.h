@@ -206,8 +206,8 @@ class Store {
   // yet) without holding a transaction, so that a caller can decide one batch while another is
   // being written. Without rules it decides nothing.
   virtual DecidedAhead DecideAhead(long long org_id, const std::vector<NewResource>& users) = 0;
-  // Managed resources whose key is one of `values`, in one query: the key is externalId (exact) or,
-  // with by_name, userName/displayName (case-insensitive).
+  // Managed resources whose key is one of `values`, each once, in one query: the key is externalId
+  // (exact) or, with by_name, userName/displayName (case-insensitive). Values may repeat.
   virtual std::vector<ResourceRow> FindByKey(long long org_id, scim::ResourceKind kind, bool by_name,
                                              const std::vector<std::string>& values) = 0;
   // With `groups` (users only), also fills the groups the user is a direct member of, in the same query.

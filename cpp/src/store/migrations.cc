@@ -1,11 +1,14 @@
 #include "store/migrations.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 namespace scimitar::store {
 
 namespace {
+
+std::vector<std::string> FewerIndexes(Backend b);
 
 // Each entry is one schema version; never edit a released entry, append a new one.
 std::vector<std::vector<std::string>> Steps(Backend b) {
@@ -63,7 +66,34 @@ std::vector<std::vector<std::string>> Steps(Backend b) {
       "urn_folded TEXT NOT NULL, resource_type TEXT NOT NULL, definition TEXT NOT NULL, created TEXT NOT NULL, "
       "PRIMARY KEY (org_id, urn_folded))",
       "ALTER TABLE orgs ADD COLUMN schema_rev BIGINT NOT NULL DEFAULT 0",
-  }};
+  }, FewerIndexes(b)};
+}
+
+// Fewer B-trees written for each stored user. Users are found by name through their unique index
+// alone, so the name index keeps only groups. On SQLite, decisions and email values are keyed by the
+// user's id itself (WITHOUT ROWID) rather than by a rowid plus an index on the id.
+std::vector<std::string> FewerIndexes(Backend b) {
+  std::vector<std::string> steps = {
+      "DROP INDEX resources_name",
+      "CREATE INDEX resources_group_name ON resources (org_id, kind, name_folded) WHERE kind = 'Group'",
+  };
+  if (b != Backend::Sqlite) return steps;
+  for (const char* stmt : {
+           "CREATE TABLE decisions_keyed (user_id TEXT PRIMARY KEY, org_id BIGINT NOT NULL REFERENCES orgs(id), "
+           "provisioned INTEGER NOT NULL, detail TEXT NOT NULL, error TEXT, updated TEXT NOT NULL) WITHOUT ROWID",
+           "INSERT INTO decisions_keyed SELECT user_id, org_id, provisioned, detail, error, updated FROM decisions",
+           "DROP TABLE decisions",
+           "ALTER TABLE decisions_keyed RENAME TO decisions",
+           "CREATE INDEX decisions_org ON decisions (org_id, provisioned)",
+           "CREATE TABLE user_emails_keyed (user_id TEXT NOT NULL, org_id BIGINT NOT NULL, value_folded TEXT NOT NULL, "
+           "PRIMARY KEY (user_id, value_folded)) WITHOUT ROWID",
+           "INSERT OR IGNORE INTO user_emails_keyed SELECT user_id, org_id, value_folded FROM user_emails",
+           "DROP TABLE user_emails",
+           "ALTER TABLE user_emails_keyed RENAME TO user_emails",
+           "CREATE INDEX user_emails_value ON user_emails (value_folded)",
+       })
+    steps.emplace_back(stmt);
+  return steps;
 }
 
 // The schema version recorded in the database; 0 for an empty database.
@@ -76,11 +106,13 @@ int CurrentVersion(soci::session& sql) {
 
 }  // namespace
 
-void Migrate(soci::session& sql, Backend backend) {
+void Migrate(soci::session& sql, Backend backend, int up_to) {
+  const auto steps = Steps(backend);
+  const size_t target = up_to < 0 ? steps.size() : std::min(steps.size(), static_cast<size_t>(up_to));
   // A current schema needs no write lock, so opening a store never waits for a running writer
   // (an import in another process, say).
   try {
-    if (CurrentVersion(sql) == static_cast<int>(Steps(backend).size())) return;
+    if (CurrentVersion(sql) >= static_cast<int>(target)) return;
   } catch (const soci::soci_error&) {  // no schema_version table yet (the failed read was autocommit)
   }
   sql << (backend == Backend::Sqlite ? "BEGIN IMMEDIATE" : "BEGIN");
@@ -88,8 +120,7 @@ void Migrate(soci::session& sql, Backend backend) {
     if (backend == Backend::Postgres) sql << "SELECT pg_advisory_xact_lock(7315001)";
     sql << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
     const int version = CurrentVersion(sql);
-    auto steps = Steps(backend);
-    for (size_t v = static_cast<size_t>(version); v < steps.size(); ++v) {
+    for (size_t v = static_cast<size_t>(version); v < target; ++v) {
       for (const auto& stmt : steps[v]) sql << stmt;
       int next = static_cast<int>(v + 1);
       sql << "INSERT INTO schema_version (version) VALUES (:v)", soci::use(next);

@@ -8,6 +8,7 @@
 
 namespace scimitar::store {
 
-void Migrate(soci::session& sql, Backend backend);
+// Brings the schema to the latest version; `up_to` stops at an earlier one (tests of a migration).
+void Migrate(soci::session& sql, Backend backend, int up_to = -1);
 
 }  // namespace scimitar::store

@@ -638,14 +638,23 @@ class SociStore final : public Store {
                                      const std::vector<std::string>& values) override {
     std::vector<ResourceRow> rows;
     if (values.empty()) return rows;
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& v : values) list.push_back(by_name ? scim::ToLower(v) : v);
+    std::set<std::string> distinct;
+    for (const auto& v : values) distinct.insert(by_name ? scim::ToLower(v) : v);
+    const BindValue org = BindValue::Int(org_id), list = BindValue::Text(scim::DumpJson(distinct));
+    const std::string column = by_name ? "r.name_folded" : "r.external_id";
+    const std::string scope = std::string("r.org_id = :o AND r.kind = ") + KindLiteral(kind) + " AND r.managed = 1";
     Lease lease(pool_, caches_);
-    lease.Select(std::string("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r "
-                             "WHERE r.org_id = :o AND r.kind = ") + KindLiteral(kind) + " AND r.managed = 1 AND " +
-                     InJsonList(by_name ? "r.name_folded" : "r.external_id", ":v"),
-                 {BindValue::Int(org_id), BindValue::Text(scim::DumpJson(list))}, 5,
-                 [&](const std::vector<std::string>& c) { rows.push_back(RowOf(c)); });
+    const auto add = [&](const std::vector<std::string>& c) { rows.push_back(RowOf(c)); };
+    // SQLite, which plans without statistics, would rather walk resources_order for the whole
+    // organization than look each value up in the users' two-column name index; the list leads.
+    if (backend_ == Backend::Sqlite)
+      lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified FROM json_each(:v) k CROSS JOIN resources r "
+                   "WHERE " + column + " = k.value AND " + scope,
+                   {list, org}, 5, add);
+    else
+      lease.Select("SELECT r.id, r.doc, r.version, r.created, r.modified FROM resources r WHERE " + scope + " AND " +
+                       InJsonList(column, ":v"),
+                   {org, list}, 5, add);
     return rows;
   }
 
@@ -894,7 +903,8 @@ class SociStore final : public Store {
     std::optional<StoredDecision> out;
     Rows(lease.sql(),
          "SELECT d.user_id, r.name, d.provisioned, d.detail, d.error, d.updated FROM decisions d "
-         "JOIN resources r ON r.id = d.user_id WHERE d.org_id = :o AND r.kind = 'User' AND r.name_folded = :n",
+         "JOIN resources r ON r.id = d.user_id WHERE r.org_id = :o AND r.kind = 'User' AND r.managed = 1 "
+         "AND r.name_folded = :n",
          {BindValue::Int(org_id), BindValue::Text(scim::ToLower(user_name))}, 6,
          [&](const std::vector<std::string>& c) { out = DecisionOf(c); });
     return out;
