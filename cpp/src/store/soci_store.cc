@@ -1277,26 +1277,31 @@ class SociStore final : public Store {
   // error. Needs no connection, so decisions made ahead are planned outside the transaction.
   static PlannedDecision PlanDecision(const DecisionInput& in, const std::string& answer, const StoredDecision* prev,
                                       const std::string& now) {
-    const std::string& id = in.user_id;
     const std::string& user_name = in.user_name;
     std::vector<std::pair<std::string, std::string_view>> members;
-    std::string error;
-    auto member = [&](const char* key, nlohmann::json absent) {
+    auto member = [&](const char* key, std::string_view absent) {
       for (const auto& [k, v] : members)
-        if (k == key) return scim::ParseValue(v);
+        if (k == key) return v;
       return absent;
     };
-    nlohmann::json after, reason, version = "";
+    // The outcome and event are written from the answer's member texts; each is parsed once here,
+    // so a malformed answer is only an error.
+    std::string error;
+    std::string_view role, units, groups, reason, version_text = "\"\"";
+    nlohmann::json version = "";
     bool provisioned = false;
-    try {  // every member used below is parsed here, so a malformed answer is only an error
+    try {
       members = scim::ObjectMembers(answer);
-      nlohmann::json e = member("error", nullptr);
+      nlohmann::json e = scim::ParseValue(member("error", "null"));
       if (!e.is_null()) error = e.is_string() ? e.get<std::string>() : e.dump();
-      version = member("version", "");
-      provisioned = member("provisioned", false) == true;
-      after = {{"provisioned", provisioned}, {"role", member("role", nullptr)},
-               {"units", member("units", nlohmann::json::array())}, {"groups", member("groups", nlohmann::json::array())}};
-      reason = member("reason", nullptr);
+      version_text = member("version", version_text);
+      version = scim::ParseValue(version_text);
+      provisioned = scim::ParseValue(member("provisioned", "false")) == true;
+      role = member("role", "null");
+      units = member("units", "[]");
+      groups = member("groups", "[]");
+      reason = member("reason", "null");
+      for (std::string_view v : {role, units, groups, reason}) scim::ParseValue(v);
     } catch (const std::exception&) {
       error = "rules engine returned a decision that is not a JSON object";
       members.clear();
@@ -1324,15 +1329,32 @@ class SociStore final : public Store {
     scim::AppendQuoted(detail, now);
     detail += '}';
     out.provisioned = provisioned;
+    scim::ObjectWriter outcome;  // as Outcome() has it
+    outcome.Add("provisioned", provisioned ? "true" : "false");
+    outcome.Add("role", std::string(role));
+    outcome.Add("units", std::string(units));
+    outcome.Add("groups", std::string(groups));
+    std::string after = outcome.Finish();
     const bool was = prev && prev->provisioned;
-    nlohmann::json before = prev ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
+    nlohmann::json before = was ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
     const char* type = !was && provisioned ? "member.provisioned"
                        : was && !provisioned ? "member.deprovisioned"
-                       : was && provisioned && before != after ? "member.changed" : nullptr;
+                       : was && provisioned && before != scim::ParseValue(after) ? "member.changed" : nullptr;
     if (!type) return out;
     out.event_type = type;
-    out.event_payload = scim::DumpJson({{"user_id", id}, {"userName", user_name}, {"before", was ? before : nullptr},
-                                        {"after", provisioned ? after : nullptr}, {"reason", reason}, {"version", version}});
+    auto quoted = [](std::string_view v) {
+      std::string text;
+      scim::AppendQuoted(text, v);
+      return text;
+    };
+    scim::ObjectWriter payload;
+    payload.Add("user_id", quoted(in.user_id));
+    payload.Add("userName", quoted(user_name));
+    payload.Add("before", was ? scim::DumpJson(before) : "null");
+    payload.Add("after", provisioned ? std::move(after) : "null");
+    payload.Add("reason", std::string(reason));
+    payload.Add("version", std::string(version_text));
+    out.event_payload = payload.Finish();
     return out;
   }
 
