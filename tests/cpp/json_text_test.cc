@@ -36,6 +36,19 @@ TEST(JsonText, QuotesStringsAsTheJsonLibraryDoes) {
   }
 }
 
+TEST(JsonText, DumpsValuesByteForByteAsTheJsonLibraryDoes) {
+  const json values = json::parse(R"([
+    {}, [], null, true, false, 0, -1, 9223372036854775807, -9223372036854775808, 18446744073709551615,
+    1.5, -0.0, 1e300, 3.0, 0.1, "", "plain", "quote \" slash \\ tab \t nl \n \u0001 \u001f \u007f",
+    "caf\u00e9 \u20ac \ud83d\ude00",
+    {"b": 1, "a": [1, {"z": null, "y": [true, "x"]}], "A": {"": ""}, "caf\u00e9": "k\"ey"}
+  ])");
+  for (const auto& v : values) EXPECT_EQ(DumpJson(v), v.dump(-1, ' ', false, json::error_handler_t::replace)) << v;
+  EXPECT_EQ(DumpJson(values), values.dump(-1, ' ', false, json::error_handler_t::replace));
+  json bad = {{"bad \xff key", {"bad \xc3 value", std::string("nul\0in", 6)}}};
+  EXPECT_EQ(DumpJson(bad), bad.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 TEST(JsonText, WritesMembersInKeyOrder) {
   ObjectWriter w;
   w.Add("b", "2");

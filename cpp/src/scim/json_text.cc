@@ -128,8 +128,55 @@ nlohmann::json ParseValue(std::string_view text) {
   return nlohmann::json::parse(text);
 }
 
-std::string DumpJson(const nlohmann::json& value) {
+namespace {
+
+// nlohmann's own writer: the reference the fast paths below must match byte for byte.
+std::string LibraryDump(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void AppendJson(std::string& out, const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, member] : value.get_ref<const nlohmann::json::object_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        AppendQuoted(out, key);
+        out += ':';
+        AppendJson(out, member);
+      }
+      out += '}';
+      return;
+    }
+    case nlohmann::json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& element : value.get_ref<const nlohmann::json::array_t&>()) {
+        if (!first) out += ',';
+        first = false;
+        AppendJson(out, element);
+      }
+      out += ']';
+      return;
+    }
+    case nlohmann::json::value_t::string: AppendQuoted(out, value.get_ref<const std::string&>()); return;
+    case nlohmann::json::value_t::boolean: out += value.get<bool>() ? "true" : "false"; return;
+    case nlohmann::json::value_t::null: out += "null"; return;
+    case nlohmann::json::value_t::number_integer: out += std::to_string(value.get<int64_t>()); return;
+    case nlohmann::json::value_t::number_unsigned: out += std::to_string(value.get<uint64_t>()); return;
+    default: out += LibraryDump(value); return;  // floating point (its shortest form), binary, discarded
+  }
+}
+
+}  // namespace
+
+std::string DumpJson(const nlohmann::json& value) {
+  std::string out;
+  out.reserve(256);
+  AppendJson(out, value);
+  return out;
 }
 
 void AppendQuoted(std::string& out, std::string_view s) {
@@ -139,7 +186,7 @@ void AppendQuoted(std::string& out, std::string_view s) {
     out += '"';
     return;
   }
-  out += DumpJson(std::string(s));
+  out += LibraryDump(std::string(s));
 }
 
 std::string ObjectWriter::Finish() {

@@ -14,15 +14,22 @@ const char* const kListResponseUrn = "urn:ietf:params:scim:api:messages:2.0:List
 const char* const kPatchOpUrn = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const char* const kErrorUrn = "urn:ietf:params:scim:api:messages:2.0:Error";
 
+namespace {
+
+// ASCII case folding, whatever the process locale (Python sets LC_CTYPE from the environment): SCIM
+// names and the values folded here compare case-insensitively in ASCII; other bytes stay as they are.
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
 std::string ToLower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (char& c : s) c = AsciiLower(c);
   return s;
 }
 
 bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
 }
 
 const AttributeDef* AttributeDef::Sub(const std::string& n) const {
