@@ -33,17 +33,25 @@ def _header_target(header: str) -> tuple:
     return ("attr", header)
 
 
+@functools.lru_cache(maxsize=256)
+def _row_plan(headers: tuple) -> tuple:
+    """(header, target) for each column of rows with these headers, in order (see _header_target)."""
+    if None in headers:  # csv.DictReader files cells beyond the header row under None
+        raise ValueError("the row has more cells than the header row")
+    return tuple((h, _header_target(h)) for h in headers if isinstance(h, str))
+
+
 def resource_from_row(row: dict) -> dict:
     """A flat row to a SCIM resource by header: "userName", "name.givenName", "emails[work].value",
     "urn:...:enterprise:2.0:User:department". Empty cells are skipped; a row that already looks like
     SCIM (nested values) passes through."""
-    if any(isinstance(v, (dict, list)) for v in row.values()):
-        return dict(row)
     out: dict[str, Any] = {}
-    for header, value in row.items():
-        if header is None or value is None or value == "":
+    for header, target in _row_plan(tuple(row)):
+        value = row[header]
+        if value is None or value == "":
             continue
-        target = _header_target(header)
+        if isinstance(value, (dict, list)):
+            return dict(row)
         kind = target[0]
         if kind == "attr":
             out[target[1]] = value
@@ -51,8 +59,10 @@ def resource_from_row(row: dict) -> dict:
             out.setdefault(target[1], {})[target[2]] = value
         elif kind == "multi":
             items = out.setdefault(target[1], [])
-            item = next((i for i in items if i.get("type") == target[2]), None)
-            if item is None:
+            for item in items:
+                if item.get("type") == target[2]:
+                    break
+            else:
                 item = {"type": target[2]}
                 items.append(item)
             item[target[3]] = value

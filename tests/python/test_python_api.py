@@ -206,12 +206,14 @@ def test_cli_import_csv_with_mapping_and_export(tmp_path):
         w.writerow(["1", "ann@acme.test", "Ann", "ann@acme.test", "R&D", "true"])
         w.writerow(["2", "bob@acme.test", "Bob", "bob@acme.test", "Sales", "maybe"])
         w.writerow(["3", "cy@acme.test", "Cy", "", "", "false"])
+        w.writerow(["4", "dee@acme.test", "Dee", "", "", "true", "a cell beyond the header"])
     out = cli(db, "import", "--org", "acme", str(path), "--rules", str(REPO / "rules"), check=False)
     assert out.returncode == 3
     assert "line 3: rejected: 'active' must be a boolean" in out.stdout
-    assert "3 rows: 2 created, 0 updated, 0 unchanged, 1 rejected; 1 decisions changed" in out.stdout
+    assert "line 5: rejected: the row has more cells than the header row" in out.stdout
+    assert "4 rows: 2 created, 0 updated, 0 unchanged, 2 rejected; 1 decisions changed" in out.stdout
     again = cli(db, "import", "--org", "acme", str(path), check=False).stdout
-    assert "0 created, 0 updated, 2 unchanged, 1 rejected" in again
+    assert "0 created, 0 updated, 2 unchanged, 2 rejected" in again
     exported = cli(db, "export", "--org", "acme", "--format", "csv").stdout.splitlines()
     assert exported[0].startswith("id,externalId,userName")
     assert any(line.endswith(",ann@acme.test,,R&D") for line in exported)
