@@ -7,7 +7,7 @@ from scimitar import rules
 
 def _okta_role(user):
     for key, value in user.raw.items():
-        if key.lower().startswith("urn:") and isinstance(value, dict):
+        if isinstance(value, dict) and key[:4].lower() == "urn:":
             role = value.get("role")
             if isinstance(role, str) and role:
                 return user.attr(f"{key}:role")

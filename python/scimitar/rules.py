@@ -180,8 +180,8 @@ def _compile_row(index: int, row: dict) -> tuple[str, Callable[[frozenset, list]
         (mode, words), = value.items()
         words = tuple(w.lower() for w in words)
         if mode == "$in":
-            return row_name, lambda s, g: any(w in x.lower() for x in g for w in words), row
-        return row_name, lambda s, g: all(any(w in x.lower() for x in g) for w in words), row
+            return row_name, lambda s, g: bool(g) and any(w in x.lower() for x in g for w in words), row
+        return row_name, lambda s, g: not words or (bool(g) and all(any(w in x.lower() for x in g) for w in words)), row
     raise ValueError(f"auto_provisioning row '{row_name}': unknown operator {op}")
 
 
@@ -295,10 +295,10 @@ class RuleSet:
 
     def decide(self, user: User, ctx: Context) -> dict:
         """The decision with its provenance, as a JSON-ready dict. On a rule error: {"error": ...}."""
-        fields = {"provision": None, "role": None, "units": None, "groups": None}
+        # The first rule to set a field wins it; written out field by field (this runs for every user).
+        provision = role = units = groups = reason = None
         sources: dict[str, str] = {}
         trace = []
-        reason = None
         for rule in self.decide_rules:
             try:
                 result = rule.fn(user, ctx)
@@ -312,39 +312,49 @@ class RuleSet:
             if not isinstance(result, Decision):
                 return self._error(rule, f"returned {type(result).__name__}, not rules.Decision or None", trace)
             set_here = []
-            for f in fields:
-                value = getattr(result, f)
-                if value is not None and fields[f] is None:
-                    fields[f] = list(value) if f in ("units", "groups") else value
-                    sources[f] = rule.name
-                    set_here.append(f)
+            if provision is None and result.provision is not None:
+                provision = result.provision
+                sources["provision"] = rule.name
+                set_here.append("provision")
+            if role is None and result.role is not None:
+                role = result.role
+                sources["role"] = rule.name
+                set_here.append("role")
+            if units is None and result.units is not None:
+                units = list(result.units)
+                sources["units"] = rule.name
+                set_here.append("units")
+            if groups is None and result.groups is not None:
+                groups = list(result.groups)
+                sources["groups"] = rule.name
+                set_here.append("groups")
             if reason is None and result.reason:
                 reason = result.reason
             trace.append({"rule": rule.name, "matched": True, "set": set_here, "reason": result.reason})
         settings = ctx.settings
-        if fields["provision"] is None:
+        if provision is None:
             policy = settings.get("default_policy", "admit").strip().lower()
-            fields["provision"] = policy != "deny"
+            provision = policy != "deny"
             sources["provision"] = f"setting default_policy={policy}"
-        if fields["role"] is None:
-            fields["role"] = settings.get("default_role", "member")
+        if role is None:
+            role = settings.get("default_role", "member")
             sources["role"] = "setting default_role" if "default_role" in settings else "built-in default role"
-        if fields["units"] is None:
-            fields["units"] = []
+        if units is None:
+            units = []
             sources["units"] = "default (none)"
-        if fields["groups"] is None:
+        if groups is None:
             try:
-                fields["groups"] = self.app_groups(user, ctx)
+                groups = self.app_groups(user, ctx)
             except RuleTimeout:
                 return self._error(self.group_rules[0], "ran past its time budget", trace)
             except Exception as e:  # noqa: BLE001
                 return self._error(self.group_rules[0], _describe(e), trace)
             sources["groups"] = self.group_rules[0].name if self.group_rules else "IdP groups, unchanged"
-        if not fields["provision"]:
-            fields["role"], fields["units"], fields["groups"] = None, [], []
-        return {"provisioned": bool(fields["provision"]), "role": fields["role"], "units": fields["units"],
-                "groups": fields["groups"], "reason": reason, "sources": sources, "rules": trace,
-                "inputs": dict(user.read), "version": self.version, "error": None}
+        if not provision:
+            role, units, groups = None, [], []
+        return {"provisioned": bool(provision), "role": role, "units": units, "groups": groups, "reason": reason,
+                "sources": sources, "rules": trace, "inputs": dict(user.read), "version": self.version,
+                "error": None}
 
     def app_groups(self, user: User, ctx: Context) -> list[str]:
         if not self.group_rules:
