@@ -109,7 +109,8 @@ def role(user, ctx):
 @rules.on("*")
 def record(event, ctx):
     with open({str(log)!r}, "a") as f:
-        f.write(json.dumps({{"type": event["type"], "user": event["userName"], "after": event["after"]}}) + "\\n")
+        f.write(json.dumps({{"type": event["type"], "user": event["userName"], "before": event["before"],
+                            "after": event["after"], "user_id": event["user_id"]}}) + "\\n")
 '''})
     ext = "urn:ietf:params:scim:schemas:extension:acme:2.0:User"
     u = t.create_user("okta@acme.test", **{ext: {"role": "admin"}}, schemas=[USER_URN, ext])
@@ -121,6 +122,9 @@ def record(event, ctx):
     events = [json.loads(x) for x in lines]
     assert [(e["type"], (e["after"] or {}).get("role")) for e in events] == [
         ("member.provisioned", "admin"), ("member.changed", "viewer"), ("member.deprovisioned", None)]
+    outcome = {"provisioned": True, "role": "admin", "units": [], "groups": []}
+    assert [e["before"] for e in events] == [None, outcome, {**outcome, "role": "viewer"}]
+    assert events[0]["after"] == outcome and {e["user_id"] for e in events} == {u["id"]}
 
 
 def test_failing_rule_keeps_previous_decision_and_the_write(rules_server):

@@ -16,6 +16,8 @@
 // repeats an earlier row of the batch waits for a later pass, so it sees the earlier row stored.
 #include <algorithm>
 #include <set>
+#include <string_view>
+#include <unordered_set>
 
 #include "scim/json_text.h"
 #include "scim/resource.h"
@@ -44,7 +46,10 @@ void Reject(nlohmann::json& result, const std::string& why) {
 // rows that do not; the others wait for a later pass, so that each sees the earlier row stored.
 std::vector<bool> Repeats(const std::vector<PreparedImport::Row>& rows, bool users) {
   std::vector<bool> out;
-  std::set<std::string> keys, names;
+  out.reserve(rows.size());
+  std::unordered_set<std::string_view> keys, names;  // views of the rows' own strings
+  keys.reserve(rows.size());
+  if (users) names.reserve(rows.size());
   for (const auto& row : rows) out.push_back(!keys.insert(row.key).second || (users && !names.insert(row.name).second));
   return out;
 }

@@ -638,8 +638,11 @@ class SociStore final : public Store {
                                      const std::vector<std::string>& values) override {
     std::vector<ResourceRow> rows;
     if (values.empty()) return rows;
-    std::set<std::string> distinct;
-    for (const auto& v : values) distinct.insert(by_name ? scim::ToLower(v) : v);
+    std::vector<std::string> distinct;
+    distinct.reserve(values.size());
+    for (const auto& v : values) distinct.push_back(by_name ? scim::ToLower(v) : v);
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
     const BindValue org = BindValue::Int(org_id), list = BindValue::Text(scim::DumpJson(distinct));
     const std::string column = by_name ? "r.name_folded" : "r.external_id";
     const std::string scope = std::string("r.org_id = :o AND r.kind = ") + KindLiteral(kind) + " AND r.managed = 1";
@@ -1329,12 +1332,10 @@ class SociStore final : public Store {
     scim::AppendQuoted(detail, now);
     detail += '}';
     out.provisioned = provisioned;
-    scim::ObjectWriter outcome;  // as Outcome() has it
-    outcome.Add("provisioned", provisioned ? "true" : "false");
-    outcome.Add("role", std::string(role));
-    outcome.Add("units", std::string(units));
-    outcome.Add("groups", std::string(groups));
-    std::string after = outcome.Finish();
+    // Outcome() as text, and the event, with their keys in the order DumpJson writes them.
+    std::string after = "{\"groups\":";
+    after.append(groups).append(",\"provisioned\":").append(provisioned ? "true" : "false");
+    after.append(",\"role\":").append(role).append(",\"units\":").append(units) += '}';
     const bool was = prev && prev->provisioned;
     nlohmann::json before = was ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
     const char* type = !was && provisioned ? "member.provisioned"
@@ -1342,19 +1343,15 @@ class SociStore final : public Store {
                        : was && provisioned && before != scim::ParseValue(after) ? "member.changed" : nullptr;
     if (!type) return out;
     out.event_type = type;
-    auto quoted = [](std::string_view v) {
-      std::string text;
-      scim::AppendQuoted(text, v);
-      return text;
-    };
-    scim::ObjectWriter payload;
-    payload.Add("user_id", quoted(in.user_id));
-    payload.Add("userName", quoted(user_name));
-    payload.Add("before", was ? scim::DumpJson(before) : "null");
-    payload.Add("after", provisioned ? std::move(after) : "null");
-    payload.Add("reason", std::string(reason));
-    payload.Add("version", std::string(version_text));
-    out.event_payload = payload.Finish();
+    std::string& payload = out.event_payload;
+    payload.reserve(after.size() + user_name.size() + reason.size() + 160);
+    payload.append("{\"after\":").append(provisioned ? after : "null");
+    payload.append(",\"before\":").append(was ? scim::DumpJson(before) : "null");
+    payload.append(",\"reason\":").append(reason).append(",\"userName\":");
+    scim::AppendQuoted(payload, user_name);
+    payload.append(",\"user_id\":");
+    scim::AppendQuoted(payload, in.user_id);
+    payload.append(",\"version\":").append(version_text) += '}';
     return out;
   }
 
