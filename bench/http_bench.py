@@ -16,9 +16,11 @@ show where a lookup's time goes)
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -96,6 +98,7 @@ def seed(host: str, port: int, token: str, n: int) -> list[str]:
 def main() -> int:
     bare_exe = sys.argv[1]
     work = Path(tempfile.mkdtemp(prefix="scimitar-bench-"))
+    atexit.register(shutil.rmtree, work, True)  # the server's database and logs
     db = f"sqlite:///{work}/bench.db"
     store = scimitar.open_store(db)
     store.create_org("bench", "Bench")

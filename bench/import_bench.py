@@ -18,9 +18,11 @@ import into another database, e.g. bench/import_postgres.sh; BENCH_IMPORT_CHANGE
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="scimitar-import-bench-"))
+    atexit.register(shutil.rmtree, work, True)  # gigabytes at 1,000,000 users
     data = work / "users.jsonl"
     with open(data, "w") as f:
         for i in range(N):

@@ -6,9 +6,11 @@ Run: .venv/bin/python bench/rules_bench.py   (BENCH_USERS to change the populati
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -46,6 +48,7 @@ def main() -> None:
           f"{per_call_us(lambda: engine.decide_many_json(payload), 20000):7.2f} us")
 
     work = Path(tempfile.mkdtemp(prefix="scimitar-rules-bench-"))
+    atexit.register(shutil.rmtree, work, True)  # its database
     store = scimitar.open_store(f"sqlite:///{work}/r.db")
     store.create_org("bench", "Bench")
     store.create_member("bench", "o@b.c", "owner")
