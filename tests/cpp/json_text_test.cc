@@ -21,6 +21,13 @@ TEST(JsonText, SplitsAnObjectIntoItsMembersWithoutParsingValues) {
   EXPECT_EQ(json::parse(members[3].second), json::parse("[1, {\"e\": null}]"));
   EXPECT_EQ(members[4].second, "-2.5e3");
   EXPECT_EQ(members[5].second, "true");
+  // Runs of backslashes before a quote: odd escapes it, even ends the string.
+  auto escapes = ObjectMembers(R"({"a": "x\\\"y", "b": "z\\\\", "c": "\\", "d": 1})");
+  ASSERT_EQ(escapes.size(), 4u);
+  EXPECT_EQ(escapes[0].second, R"("x\\\"y")");
+  EXPECT_EQ(escapes[1].second, R"("z\\\\")");
+  EXPECT_EQ(escapes[2].second, R"("\\")");
+  EXPECT_EQ(escapes[3].second, "1");
   EXPECT_TRUE(ObjectMembers("{}").empty());
   EXPECT_THROW(ObjectMembers("[1]"), std::runtime_error);
   EXPECT_THROW(ObjectMembers(R"({"a": "unterminated})"), std::runtime_error);

@@ -1,6 +1,7 @@
 #include "scim/json_text.h"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace scimitar::scim {
@@ -24,11 +25,19 @@ size_t SkipSpace(std::string_view s, size_t i) {
   return i;
 }
 
-// `i` is at an opening quote; returns the offset just past the closing one.
+// `i` is at an opening quote; returns the offset just past the closing one: the first quote after
+// it that an even number of backslashes precedes. memchr finds the candidates (decisions carry long
+// strings, and each is skipped twice on its way to storage).
 size_t SkipString(std::string_view s, size_t i) {
-  for (++i; i < s.size(); ++i) {
-    if (s[i] == '\\') ++i;
-    else if (s[i] == '"') return i + 1;
+  const char* text = s.data();
+  for (size_t from = i + 1; from < s.size();) {
+    const void* found = std::memchr(text + from, '"', s.size() - from);
+    if (!found) break;
+    const size_t quote = static_cast<size_t>(static_cast<const char*>(found) - text);
+    size_t backslashes = 0;
+    while (quote - backslashes > i + 1 && text[quote - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return quote + 1;
+    from = quote + 1;
   }
   Malformed(s.size());
 }
