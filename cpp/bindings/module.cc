@@ -187,7 +187,8 @@ PYBIND11_MODULE(_core, m) {
              return scimitar::scim::DumpJson(out);
            }, release())
       // Import in two steps (ScimService::PrepareImport / CommitImport): a caller may prepare the next
-      // batch while the previous one commits on another thread; batches commit in order.
+      // batch while the previous one commits on another thread; batches commit in order. A commit
+      // returns (created, updated, unchanged, [(line, reason) of each rejected row]).
       .def("import_prepare", [](Store& s, const std::string& slug, const std::string& kind, const std::string& rows,
                                 const std::string& key, bool dry_run) {
              scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
@@ -195,7 +196,8 @@ PYBIND11_MODULE(_core, m) {
            }, release())
       .def("import_commit", [](Store& s, const std::string& slug, scimitar::service::PreparedImport& batch) {
              scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
-             return scimitar::scim::DumpJson(service.CommitImport(TenantOf(s, slug), batch));
+             auto summary = service.CommitImport(TenantOf(s, slug), batch);
+             return std::make_tuple(summary.created, summary.updated, summary.unchanged, std::move(summary.rejected));
            }, release());
 
   py::class_<scimitar::service::PreparedImport, std::shared_ptr<scimitar::service::PreparedImport>>(

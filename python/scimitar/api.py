@@ -220,7 +220,7 @@ class Org:
         in_flight: collections.deque[Future] = collections.deque()
         failed = threading.Event()  # after a failed batch, later ones are not committed
 
-        def commit(prepared: Future) -> Optional[str]:
+        def commit(prepared: Future) -> Optional[tuple]:
             if failed.is_set():
                 return None
             try:
@@ -230,13 +230,12 @@ class Org:
                 raise
 
         def collect() -> None:
-            answer = in_flight.popleft().result()
-            for r in _json.loads(answer) if answer is not None else []:
-                status = r["status"]
-                if status == "rejected":
-                    report.rejected.append((r["line"], r["error"]))
-                else:
-                    setattr(report, status, getattr(report, status) + 1)
+            answer = in_flight.popleft().result()  # (created, updated, unchanged, [(line, reason)])
+            if answer is not None:
+                report.created += answer[0]
+                report.updated += answer[1]
+                report.unchanged += answer[2]
+                report.rejected.extend(answer[3])
             if tick:
                 tick(report.total)
 

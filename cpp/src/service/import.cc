@@ -37,9 +37,9 @@ std::string ImportKey::Of(const nlohmann::json& doc) const {
 
 namespace {
 
-void Reject(nlohmann::json& result, const std::string& why) {
-  result["status"] = "rejected";
-  result["error"] = why;
+void Reject(ImportRowResult& result, const std::string& why) {
+  result.outcome = ImportOutcome::Rejected;
+  result.error = why;
 }
 
 // For each row: whether its key (or, users, its name) repeats an earlier row's. A pass imports the
@@ -61,7 +61,7 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
   const ResourceKind kind = batch.kind;
   const ImportKey& key = batch.key;
   const bool dry_run = batch.dry_run;
-  nlohmann::json& results = batch.results;
+  std::vector<ImportRowResult>& results = batch.results;
   const bool users = kind == ResourceKind::User;
   const std::string name_attr = users ? "userName" : "displayName";
   std::vector<PreparedImport::Row> now, later;
@@ -106,20 +106,19 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
   };
   std::vector<Update> updates;
   for (auto& row : now) {
-    nlohmann::json& result = results[row.index];
+    ImportRowResult& result = results[row.index];
     try {
       auto found = stored.find(row.key);
       if (found == stored.end()) {
         if (taken.count(row.name))
           throw Uniqueness("userName '" + row.n.doc.value(name_attr, "") + "' is already in use in this organization");
-        result["status"] = "created";
+        result.outcome = ImportOutcome::Created;
         if (!dry_run) creates.push_back(&row);
         continue;
       }
       if (found->second.size() > 1)
         throw Uniqueness(key.attr + " '" + row.n.doc.value(key.attr, "") + "' matches several resources");
       const ResourceRow& current = found->second[0].row;
-      result["id"] = current.id;
       MemberChanges members;
       bool same_members = true;
       if (row.n.members) {
@@ -133,10 +132,10 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
         same_members = have == want;
       }
       if (found->second[0].doc == row.n.doc && same_members) {
-        result["status"] = "unchanged";
+        result.outcome = ImportOutcome::Unchanged;
         continue;
       }
-      result["status"] = "updated";
+      result.outcome = ImportOutcome::Updated;
       if (!dry_run) updates.push_back(Update{&row, &current, std::move(members)});
     } catch (const ScimError& e) {
       Reject(result, e.what());
@@ -173,8 +172,7 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
     items.reserve(together.size());
     for (auto* row : together) items.push_back(NewResource{std::move(row->n.doc), row->id, std::move(row->doc_text)});
     try {
-      std::vector<ResourceRow> made = store.CreateMany(t.org_id, kind, items, &batch.ahead);
-      for (size_t i = 0; i < together.size(); ++i) results[together[i]->index]["id"] = made[i].id;
+      store.CreateMany(t.org_id, kind, items, &batch.ahead);
     } catch (const ScimError&) {  // a conflict appeared after the lookup; nothing was written
       for (size_t i = 0; i < together.size(); ++i) together[i]->n.doc = std::move(items[i].doc);
       one_by_one.insert(one_by_one.end(), together.begin(), together.end());
@@ -182,8 +180,7 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
   }
   for (const auto* row : one_by_one) {
     try {
-      results[row->index]["id"] =
-          store.Create(t.org_id, kind, row->n.doc, row->n.members.value_or(std::vector<std::string>{})).id;
+      store.Create(t.org_id, kind, row->n.doc, row->n.members.value_or(std::vector<std::string>{}));
     } catch (const ScimError& e) {
       Reject(results[row->index], e.what());
     }
@@ -208,11 +205,11 @@ std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, Reso
   std::shared_ptr<DecisionMaker> rules = store_.decision_maker();
   const bool transform = rules && rules->HasTransforms(t.slug, type.name);
 
-  nlohmann::json& results = batch->results;
-  results = nlohmann::json::array();
+  std::vector<ImportRowResult>& results = batch->results;
+  results.resize(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     nlohmann::json& item = rows[i];
-    results.push_back({{"line", item.is_object() ? item.value("line", 0) : 0}});
+    if (item.is_object()) results[i].line = item.value("line", 0LL);
     try {
       nlohmann::json body = std::move(item.at("resource"));
       if (body.is_object() && !body.contains("schemas")) body["schemas"] = {type.core->id};
@@ -256,10 +253,20 @@ std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, Reso
   return batch;
 }
 
-nlohmann::json ScimService::CommitImport(const Tenant& t, PreparedImport& batch) const {
+ImportSummary ScimService::CommitImport(const Tenant& t, PreparedImport& batch) const {
   std::vector<PreparedImport::Row> pending = std::move(batch.pending);
   while (!pending.empty()) pending = ImportPass(store_, t, batch, std::move(pending));
-  return std::move(batch.results);
+  ImportSummary summary;
+  for (auto& r : batch.results) {
+    switch (r.outcome) {
+      case ImportOutcome::Created: ++summary.created; break;
+      case ImportOutcome::Updated: ++summary.updated; break;
+      case ImportOutcome::Unchanged: ++summary.unchanged; break;
+      case ImportOutcome::Rejected: summary.rejected.emplace_back(r.line, std::move(r.error)); break;
+      case ImportOutcome::Pending: break;  // every row leaves a pass with an outcome
+    }
+  }
+  return summary;
 }
 
 }  // namespace scimitar::service

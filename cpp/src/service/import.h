@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scim/resource.h"
@@ -19,6 +20,21 @@ struct ImportKey {
   std::string Of(const nlohmann::json& doc) const;
 };
 
+// What an import did with one row.
+enum class ImportOutcome { Pending, Created, Updated, Unchanged, Rejected };
+
+struct ImportRowResult {
+  long long line = 0;     // as the caller numbered the row
+  ImportOutcome outcome = ImportOutcome::Pending;
+  std::string error;      // with Rejected: why
+};
+
+// What CommitImport returns for a batch: counts, and each rejected row (line, reason) in row order.
+struct ImportSummary {
+  size_t created = 0, updated = 0, unchanged = 0;
+  std::vector<std::pair<long long, std::string>> rejected;
+};
+
 // One batch of an import between ScimService::PrepareImport and CommitImport. Not thread-safe: one
 // thread at a time.
 struct PreparedImport {
@@ -33,7 +49,7 @@ struct PreparedImport {
   scim::ResourceKind kind{};
   ImportKey key;
   bool dry_run = false;
-  nlohmann::json results;        // one per row; rows rejected by validation are final already
+  std::vector<ImportRowResult> results;  // one per row; rows rejected by validation are final already
   std::vector<Row> pending;      // the valid rows
   DecidedAhead ahead;
 };

@@ -62,12 +62,12 @@ class ScimService {
 
   // Imports one batch of rows ([{"line": n, "resource": {...}}]) matched by `key`, in two steps (see
   // import.cc). PrepareImport validates the batch and decides its new users without a transaction;
-  // CommitImport writes it (once: new rows together, in one transaction) and returns one result per
-  // row ({"line","status": created|updated|unchanged|rejected,"id","error"}). A caller may prepare
+  // CommitImport writes it (once: new rows together, in one transaction) and returns how many rows
+  // were created, updated and unchanged, and each rejected row with its reason. A caller may prepare
   // batch N+1 while batch N commits, but must commit batches in order. With dry_run nothing is written.
   std::shared_ptr<PreparedImport> PrepareImport(const Tenant& t, scim::ResourceKind kind, nlohmann::json rows,
                                                 const std::string& key, bool dry_run) const;
-  nlohmann::json CommitImport(const Tenant& t, PreparedImport& batch) const;
+  ImportSummary CommitImport(const Tenant& t, PreparedImport& batch) const;
 
   Response ServiceProviderConfig(const std::string& base_url) const;
   // The organization's schemas and resource types, its declared extensions included; id "" = list.
