@@ -34,15 +34,20 @@ N = int(os.environ.get("BENCH_IMPORT_USERS", "1000000"))
 REPO = Path(__file__).resolve().parents[1]
 
 
+def write_users(path: Path, n: int) -> None:
+    """The benchmark's import file: `n` users as flat JSONL rows (also bench/import_instructions.sh's)."""
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"externalId": f"e{i}", "userName": f"user{i}@bench.test", "name.givenName": f"G{i}",
+                                "name.familyName": "Bench", "emails[work].value": f"user{i}@bench.test",
+                                "active": "true"}) + "\n")
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="scimitar-import-bench-"))
     atexit.register(shutil.rmtree, work, True)  # gigabytes at 1,000,000 users
     data = work / "users.jsonl"
-    with open(data, "w") as f:
-        for i in range(N):
-            f.write(json.dumps({"externalId": f"e{i}", "userName": f"user{i}@bench.test", "name.givenName": f"G{i}",
-                                "name.familyName": "Bench", "emails[work].value": f"user{i}@bench.test",
-                                "active": "true"}) + "\n")
+    write_users(data, N)
 
     raw = sqlite3.connect(str(work / "raw.db"), isolation_level=None)
     raw.execute("PRAGMA journal_mode=WAL")

@@ -4,7 +4,7 @@
 # It counts work, not waiting: I/O, lock waits and the parallelism of the import's threads are
 # not in it (bench/import_bench.py measures the wall time).
 #
-# The CLI import of N users (JSONL as bench/import_bench.py writes it, the shipped rules, a fresh
+# The CLI import of N users (the JSONL file of bench/import_bench.py, the shipped rules, a fresh
 # SQLite file, batches of 1,000) minus the import of one user (interpreter start-up, schema
 # creation), divided by N - 1.
 #
@@ -18,16 +18,8 @@ command -v valgrind >/dev/null || { echo "bench/import_instructions.sh needs val
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-"$PY" - "$work" "$N" <<'EOF'
-import json, sys
-work, n = sys.argv[1], int(sys.argv[2])
-for name, count in (("users.jsonl", n), ("one.jsonl", 1)):
-    with open(f"{work}/{name}", "w") as f:
-        for i in range(count):
-            f.write(json.dumps({"externalId": f"e{i}", "userName": f"user{i}@bench.test", "name.givenName": f"G{i}",
-                                "name.familyName": "Bench", "emails[work].value": f"user{i}@bench.test",
-                                "active": "true"}) + "\n")
-EOF
+"$PY" -c 'import sys; sys.path.insert(0, "bench"); from pathlib import Path; from import_bench import write_users
+write_users(Path(sys.argv[1]) / "users.jsonl", int(sys.argv[2])); write_users(Path(sys.argv[1]) / "one.jsonl", 1)' "$work" "$N"
 
 # Instructions of one CLI import of $2 into a fresh database named $1.
 count() {

@@ -259,7 +259,8 @@ class Org:
                 try:
                     resource = mapping(row) if mapping else resource_from_row(row)
                 except Exception as e:  # noqa: BLE001 - a bad row is reported, never dropped silently
-                    report.rejected.append((line, f"mapping failed: {type(e).__name__}: {e}" if mapping else str(e)))
+                    why = str(e) if not mapping and isinstance(e, ValueError) else f"mapping failed: {type(e).__name__}: {e}"
+                    report.rejected.append((line, why))
                     continue
                 batch.append({"line": line, "resource": resource})
                 if len(batch) >= batch_size:

@@ -44,7 +44,10 @@ def _row_plan(headers: tuple) -> tuple:
 def resource_from_row(row: dict) -> dict:
     """A flat row to a SCIM resource by header: "userName", "name.givenName", "emails[work].value",
     "urn:...:enterprise:2.0:User:department". Empty cells are skipped; a row that already looks like
-    SCIM (nested values) passes through."""
+    SCIM (nested values) passes through. Raises ValueError, with a reason for the report, for a row
+    that is not an object of columns."""
+    if not isinstance(row, dict):
+        raise ValueError(f"a row is an object of columns, not {type(row).__name__}")
     out: dict[str, Any] = {}
     for header, target in _row_plan(tuple(row)):
         value = row[header]

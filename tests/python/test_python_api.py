@@ -76,6 +76,8 @@ def test_import_is_idempotent_reports_every_bad_row_and_updates(org):
     dry = org.import_users([{"externalId": "new", "userName": "new@x.test"}, rows[0]], dry_run=True)
     assert (dry.created, dry.unchanged) == (1, 1) and str(dry).startswith("dry run")
     assert not list(org.users(filter='userName eq "new@x.test"'))
+    odd = org.import_users([["not", "columns"], 42])  # JSON lines that are not objects
+    assert odd.rejected == [(1, "a row is an object of columns, not list"), (2, "a row is an object of columns, not int")]
 
 
 def test_an_import_that_changes_many_users_updates_them_and_their_decisions(org):
