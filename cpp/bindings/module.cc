@@ -192,7 +192,8 @@ PYBIND11_MODULE(_core, m) {
       .def("import_prepare", [](Store& s, const std::string& slug, const std::string& kind, const std::string& rows,
                                 const std::string& key, bool dry_run) {
              scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
-             return service.PrepareImport(TenantOf(s, slug), KindOf(kind), nlohmann::json::parse(rows), key, dry_run);
+             return service.PrepareImport(TenantOf(s, slug), KindOf(kind), scimitar::scim::ParseUntrusted(rows, 128), key,
+                                         dry_run);
            }, release())
       .def("import_commit", [](Store& s, const std::string& slug, scimitar::service::PreparedImport& batch) {
              scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});

@@ -104,3 +104,16 @@ TEST(Filter, MatchesElementIsCaseInsensitiveByDefault) {
   EXPECT_TRUE(MatchesElement(*f, {{"type", "work"}, {"value", "a@EXAMPLE.com"}}));
   EXPECT_FALSE(MatchesElement(*f, {{"type", "home"}, {"value", "a@example.com"}}));
 }
+
+TEST(Filter, AttributePathAfterAValueFilterJoinsTheFilter) {
+  // Entra ID and Microsoft's SCIM tutorial: emails[type eq "work"].value eq "x".
+  Filter f = ParseFilter("emails[type eq \"work\"].value eq \"x@y.test\"");
+  ASSERT_EQ(f->kind, FilterNode::Kind::ValuePath);
+  EXPECT_EQ(f->path.attr, "emails");
+  ASSERT_EQ(f->left->kind, FilterNode::Kind::And);
+  EXPECT_EQ(f->left->left->path.attr, "type");
+  EXPECT_EQ(f->left->right->path.attr, "value");
+  EXPECT_EQ(f->left->right->value, "x@y.test");
+  EXPECT_NE(ErrorOf("emails[type eq \"work\"].value.more eq \"x\"").find("sub-attribute"), std::string::npos);
+  EXPECT_NE(ErrorOf("emails[type eq \"work\"].value").find("operator"), std::string::npos);
+}

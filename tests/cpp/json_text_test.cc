@@ -4,7 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "scimitar/error.h"
+
 using namespace scimitar::scim;
+using scimitar::ScimError;
 using json = nlohmann::json;
 
 TEST(JsonText, SplitsAnObjectIntoItsMembersWithoutParsingValues) {
@@ -89,4 +92,19 @@ TEST(JsonText, ParsesOneValueAsTheJsonLibraryDoes) {
   EXPECT_THROW(ParseValue("\"a\"b\""), nlohmann::json::parse_error);
   EXPECT_THROW(ParseValue("\"raw\nnewline\""), nlohmann::json::parse_error);
   EXPECT_EQ(ParseValue("\"Zo\xc3\xab\""), "Zo\xc3\xab");
+}
+
+TEST(JsonText, UntrustedTextIsRefusedPastTheNestingLimitWithoutRecursion) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  EXPECT_EQ(NestingDepth(deep, 64), 65);  // stops counting past the limit
+  EXPECT_EQ(NestingDepth(R"({"a":"[[[[{{{{","b":[{"c":"\"]["}]})", 64), 3);
+  try {
+    ParseUntrusted(deep, 64);
+    ADD_FAILURE() << "no error";
+  } catch (const ScimError& e) {
+    EXPECT_EQ(e.scim_type(), "invalidSyntax");
+    EXPECT_NE(std::string(e.what()).find("64"), std::string::npos);
+  }
+  EXPECT_EQ(ParseUntrusted(std::string(64, '[') + std::string(64, ']'), 64).size(), 1u);
+  EXPECT_THROW(ParseUntrusted("{\"a\":", 64), ScimError);
 }

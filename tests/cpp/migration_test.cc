@@ -6,6 +6,7 @@
 
 #include "scim/filter.h"
 #include "scim/schema.h"
+#include "scimitar/error.h"
 #include "scimitar/store.h"
 #include "store/migrations.h"
 #include "test_support.h"
@@ -64,4 +65,31 @@ TEST(MigrationTest, ASchema4SqliteDatabaseKeepsItsUsersDecisionsAndGroups) {
   });
   EXPECT_TRUE(UserNames(*store, 7, "emails.value eq \"ann@work.test\"").empty());
   EXPECT_EQ(UserNames(*store, 7, "emails.value eq \"ann@home.test\""), std::vector<std::string>{"Ann@acme.test"});
+}
+
+// Schema 6 makes managed group names unique; two managed groups that already shared a name keep
+// working (found by name, renamed), while a new one with that name is refused.
+TEST(MigrationTest, ManagedGroupsSharingANameBeforeSchema6StayUsable) {
+  const std::string url = test::UrlFor("sqlite");
+  {
+    soci::session sql(soci::sqlite3, url.substr(std::string("sqlite:///").size()));
+    store::Migrate(sql, store::Backend::Sqlite, 5);
+    sql << "INSERT INTO orgs (id, slug, name, created) VALUES (7, 'acme', 'Acme', '2026-01-01T00:00:00.000Z')";
+    for (const char* id : {"g-1", "g-2"})
+      sql << "INSERT INTO resources (id, org_id, kind, managed, name, name_folded, display, external_id, active, doc, "
+             "version, created, modified) VALUES ('" << id << "', 7, 'Group', 1, 'Sales', 'sales', 'Sales', NULL, "
+             "NULL, '{\"displayName\":\"Sales\"}', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')";
+  }
+  auto store = Store::Open({url, 2});
+  EXPECT_EQ(store->FindByKey(7, ResourceKind::Group, /*by_name=*/true, {"sales"}).size(), 2u);
+  try {
+    store->Create(7, ResourceKind::Group, nlohmann::json{{"displayName", "SALES"}}, {});
+    ADD_FAILURE() << "a third managed group named Sales was stored";
+  } catch (const ScimError& e) {
+    EXPECT_EQ(e.status(), 409);
+  }
+  store->Modify(7, ResourceKind::Group, "g-2", 1, [](const ResourceRow&) {
+    return std::make_pair(nlohmann::json{{"displayName", "Sales EMEA"}}, MemberChanges{});
+  });
+  EXPECT_EQ(store->FindByKey(7, ResourceKind::Group, /*by_name=*/true, {"sales emea"}).size(), 1u);
 }

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "scim/json_text.h"
 #include "scim/schema.h"
 #include "scimitar/error.h"
 
@@ -86,17 +87,15 @@ Response MethodNotAllowed(const std::string& allow) {
   return r;
 }
 
-nlohmann::json ParseBody(const Request& r) {
+}  // namespace
+
+nlohmann::json Router::ParseBody(const Request& r) const {
   std::string type = scim::ToLower(Header(r, "content-type"));
   if (!type.empty() && type.find("application/scim+json") == std::string::npos &&
       type.find("application/json") == std::string::npos)
     throw ScimError(415, "invalidSyntax", "Content-Type must be application/scim+json or application/json");
-  nlohmann::json body = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) throw InvalidSyntax("the request body is not valid JSON");
-  return body;
+  return scim::ParseUntrusted(r.body, max_json_depth_);
 }
-
-}  // namespace
 
 Response Router::Dispatch(const Request& request) const {
   try {

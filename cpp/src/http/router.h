@@ -23,7 +23,8 @@ struct Request {
 
 class Router {
  public:
-  Router(Store& store, service::ServiceOptions options) : store_(store), service_(store, options) {}
+  Router(Store& store, service::ServiceOptions options)
+      : store_(store), max_json_depth_(options.max_json_depth), service_(store, options) {}
 
   // Never throws: every failure becomes a SCIM error response.
   service::Response Dispatch(const Request& request) const;
@@ -31,7 +32,10 @@ class Router {
  private:
   service::Response Route(const Request& request) const;
 
+  nlohmann::json ParseBody(const Request& request) const;
+
   Store& store_;
+  int max_json_depth_;
   service::ScimService service_;
 };
 

@@ -95,6 +95,18 @@ class Parser {
       n->path = path;
       n->left = ParseOr(depth + 1);
       Expect(']');
+      // `emails[type eq "work"].value eq "x"` (Entra ID, Microsoft's SCIM tutorial) means
+      // `emails[type eq "work" and value eq "x"]`.
+      if (Peek() == '.') {
+        ++pos_;
+        AttrPath sub = ParseAttrPath();
+        if (!sub.schema.empty() || !sub.sub.empty()) Fail("malformed sub-attribute after ']'");
+        auto both = std::make_unique<FilterNode>();
+        both->kind = FilterNode::Kind::And;
+        both->left = std::move(n->left);
+        both->right = ParseComparison(std::move(sub));
+        n->left = std::move(both);
+      }
       return n;
     }
     return ParseComparison(std::move(path));

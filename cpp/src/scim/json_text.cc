@@ -1,5 +1,7 @@
 #include "scim/json_text.h"
 
+#include "scimitar/error.h"
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -135,6 +137,34 @@ nlohmann::json ParseValue(std::string_view text) {
   if (text == "[]") return nlohmann::json::array();
   if (IsPlainLiteral(text)) return std::string(text.substr(1, text.size() - 2));
   return nlohmann::json::parse(text);
+}
+
+int NestingDepth(std::string_view text, int stop_above) {
+  int depth = 0, deepest = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+    } else if (c == '[' || c == '{') {
+      if (++depth > deepest) {
+        deepest = depth;
+        if (deepest > stop_above) break;
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+nlohmann::json ParseUntrusted(std::string_view text, int max_depth) {
+  if (NestingDepth(text, max_depth) > max_depth)
+    throw InvalidSyntax("the JSON document nests arrays and objects deeper than " + std::to_string(max_depth) +
+                        " levels");
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) throw InvalidSyntax("the request body is not valid JSON");
+  return value;
 }
 
 namespace {

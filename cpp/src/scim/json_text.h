@@ -28,6 +28,15 @@ std::string Unquoted(std::string_view literal);
 // Throws nlohmann::json::parse_error when `text` is not one JSON value.
 nlohmann::json ParseValue(std::string_view text);
 
+// Parses untrusted JSON text (a request body, an import row) after checking, without recursion, that
+// no array or object nests deeper than `max_depth`. Throws ScimError 400 invalidSyntax naming the
+// limit, or saying the text is not valid JSON.
+nlohmann::json ParseUntrusted(std::string_view text, int max_depth);
+
+// The deepest nesting of arrays and objects in `text`, scanning no further than `stop_above` levels
+// (strings are skipped; the text need not be valid JSON).
+int NestingDepth(std::string_view text, int stop_above);
+
 // `value` as compact JSON text, invalid UTF-8 replaced by U+FFFD: the one way the core writes JSON.
 std::string DumpJson(const nlohmann::json& value);
 

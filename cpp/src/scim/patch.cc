@@ -38,6 +38,7 @@ std::vector<std::string> MemberIdsFromValue(const nlohmann::json& value) {
       const nlohmann::json* v = FindCI(m, "value");
       if (v && v->is_string()) {
         ids.push_back(v->get<std::string>());
+        RejectControlCharacters(ids.back(), "members.value");
         return;
       }
     }
@@ -309,7 +310,7 @@ class Patcher {
 }  // namespace
 
 PatchOutcome ApplyPatch(const ResourceTypeDef& type, const std::string& id, nlohmann::json doc,
-                        const nlohmann::json& body) {
+                        const nlohmann::json& body, size_t max_operations) {
   if (!body.is_object()) throw InvalidSyntax("the PATCH body must be a JSON object");
   const nlohmann::json* schemas = FindCI(body, "schemas");
   bool ok = false;
@@ -319,6 +320,9 @@ PatchOutcome ApplyPatch(const ResourceTypeDef& type, const std::string& id, nloh
   if (!ok) throw InvalidValue(std::string("'schemas' must list ") + kPatchOpUrn);
   const nlohmann::json* ops = FindCI(body, "Operations");
   if (!ops || !ops->is_array() || ops->empty()) throw InvalidValue("'Operations' must be a non-empty array");
+  if (ops->size() > max_operations)
+    throw InvalidValue("a PATCH request may hold at most " + std::to_string(max_operations) + " operations, not " +
+                       std::to_string(ops->size()));
   Patcher patcher(type, id, std::move(doc));
   for (const auto& o : *ops) {
     if (!o.is_object()) throw InvalidValue("each operation must be an object");

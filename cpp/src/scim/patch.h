@@ -17,7 +17,8 @@ struct PatchOutcome {
 
 // Applies a PatchOp request body to `doc`. Throws ScimError 400 (invalidSyntax, invalidValue,
 // invalidPath, invalidFilter, noTarget, mutability) without side effects.
+// More than `max_operations` operations is 400 invalidValue.
 PatchOutcome ApplyPatch(const ResourceTypeDef& type, const std::string& id, nlohmann::json doc,
-                        const nlohmann::json& body);
+                        const nlohmann::json& body, size_t max_operations = 1000);
 
 }  // namespace scimitar::scim

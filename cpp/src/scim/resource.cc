@@ -7,6 +7,15 @@
 
 namespace scimitar::scim {
 
+void RejectControlCharacters(std::string_view value, const std::string& where) {
+  for (unsigned char c : value)
+    if (c < 0x20 || c == 0x7f) {
+      static const char* const kHex = "0123456789ABCDEF";
+      const char code[] = {'U', '+', '0', '0', kHex[c >> 4], kHex[c & 15], '\0'};
+      throw InvalidValue("'" + where + "' must not contain control characters (found " + code + ")");
+    }
+}
+
 namespace {
 
 bool IsMembershipAttr(const ResourceTypeDef& type, const std::string& name) {
@@ -43,6 +52,9 @@ nlohmann::json Scalar(const AttributeDef& def, const nlohmann::json& v, const st
 
 nlohmann::json Single(const AttributeDef& def, const nlohmann::json& v, const std::string& where) {
   if (def.type != AttrType::Complex) return Scalar(def, v, where);
+  // Entra ID's default mapping sends the enterprise manager as the manager's id alone.
+  if (v.is_string() && def.name == "manager" && def.Sub("value"))
+    return nlohmann::json{{"value", v.get<std::string>()}};
   if (!v.is_object()) throw InvalidValue("'" + where + "' must be an object");
   nlohmann::json out = nlohmann::json::object();
   for (auto it = v.begin(); it != v.end(); ++it) {
@@ -91,6 +103,7 @@ void NormalizeAttributes(const ResourceTypeDef& type, const SchemaDef& schema, c
         if (!m.is_object() || !m.contains("value") || !m["value"].is_string())
           throw InvalidValue("each entry of 'members' needs a string 'value'");
         ids.push_back(m["value"].get<std::string>());
+        RejectControlCharacters(ids.back(), "members.value");
       }
       result.members = std::move(ids);
       continue;
@@ -143,6 +156,9 @@ NormalizedResource Normalize(const ResourceTypeDef& type, const nlohmann::json& 
       for (const auto& urn : *schemas) listed |= urn.is_string() && EqualsIgnoreCase(urn.get<std::string>(), key);
     if (listed) result.doc[key] = it.value();
   }
+  for (const char* name : {"userName", "displayName", "externalId"})
+    if (auto it = result.doc.find(name); it != result.doc.end() && it->is_string())
+      RejectControlCharacters(it->get_ref<const std::string&>(), name);
   for (const auto& attr : type.core->attributes) {
     if (!attr.required) continue;
     auto it = result.doc.find(attr.name);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scim/schema.h"
@@ -41,5 +42,10 @@ std::string Render(const ResourceTypeDef& type, const ResourceRow& row, const st
                    const std::vector<MemberRef>* edges, const Projection& projection);
 
 std::string ETagOf(long long version);
+
+// Identifiers (userName, externalId, displayName, member values) may not hold C0 control characters
+// or DEL: they end up in logs, CSV exports and the application's own lookups. Throws ScimError 400
+// invalidValue naming `where` and the character.
+void RejectControlCharacters(std::string_view value, const std::string& where);
 
 }  // namespace scimitar::scim

@@ -286,7 +286,8 @@ Response ScimService::Patch(const Tenant& t, ResourceKind kind, const std::strin
   const auto& type = types->Of(kind);
   scim::Projection projection = scim::ParseProjection(type, p.attributes, p.excluded_attributes);
   ResourceRow row = store_.Modify(t.org_id, kind, id, ExpectedVersion(pre.if_match), [&](const ResourceRow& current) {
-    scim::PatchOutcome out = scim::ApplyPatch(type, id, current.doc(), body);
+    scim::PatchOutcome out = scim::ApplyPatch(type, id, current.doc(), body,
+                                                     static_cast<size_t>(options_.max_patch_operations));
     scim::NormalizedResource n = scim::Normalize(type, out.doc, /*require_schemas=*/false);
     return std::make_pair(n.doc, out.members);
   });

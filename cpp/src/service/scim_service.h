@@ -23,6 +23,8 @@ struct ServiceOptions {
   long long default_page_size = 100;
   size_t max_body_bytes = 1 << 20;  // advertised as bulk.maxPayloadSize
   long long max_bulk_operations = 1000;
+  long long max_patch_operations = 1000;  // per PATCH request; more is 400 invalidValue
+  int max_json_depth = 64;                 // nesting of request bodies; deeper is 400 invalidSyntax
 };
 
 struct ListParams {

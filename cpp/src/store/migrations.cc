@@ -9,6 +9,7 @@ namespace scimitar::store {
 namespace {
 
 std::vector<std::string> FewerIndexes(Backend b);
+std::vector<std::string> UniqueManagedGroupNames();
 
 // Each entry is one schema version; never edit a released entry, append a new one.
 std::vector<std::vector<std::string>> Steps(Backend b) {
@@ -66,7 +67,7 @@ std::vector<std::vector<std::string>> Steps(Backend b) {
       "urn_folded TEXT NOT NULL, resource_type TEXT NOT NULL, definition TEXT NOT NULL, created TEXT NOT NULL, "
       "PRIMARY KEY (org_id, urn_folded))",
       "ALTER TABLE orgs ADD COLUMN schema_rev BIGINT NOT NULL DEFAULT 0",
-  }, FewerIndexes(b)};
+  }, FewerIndexes(b), UniqueManagedGroupNames()};
 }
 
 // Fewer B-trees written for each stored user. Users are found by name through their unique index
@@ -94,6 +95,20 @@ std::vector<std::string> FewerIndexes(Backend b) {
        })
     steps.emplace_back(stmt);
   return steps;
+}
+
+// Managed groups' displayNames are unique in an organization, case-insensitively (Microsoft's SCIM
+// validator expects 409 for a second one); unmanaged groups may still share a name with them.
+// Duplicates stored before this step keep working: each later one carries its pk in name_dup, which
+// the index includes, while every new row has name_dup = 0.
+std::vector<std::string> UniqueManagedGroupNames() {
+  return {
+      "ALTER TABLE resources ADD COLUMN name_dup BIGINT NOT NULL DEFAULT 0",
+      "UPDATE resources SET name_dup = pk WHERE kind = 'Group' AND managed = 1 AND pk NOT IN "
+      "(SELECT min(pk) FROM resources WHERE kind = 'Group' AND managed = 1 GROUP BY org_id, name_folded)",
+      "CREATE UNIQUE INDEX resources_managed_group_name ON resources (org_id, name_folded, name_dup) "
+      "WHERE kind = 'Group' AND managed = 1",
+  };
 }
 
 // The schema version recorded in the database; 0 for an empty database.

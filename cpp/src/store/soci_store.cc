@@ -105,6 +105,17 @@ struct Projection {
   soci::indicator active_ind = soci::i_null;
 };
 
+// The conflict a unique index on names reports: a user's userName, or a managed group's displayName
+// (`name` empty: one of a batch).
+ScimError NameTaken(scim::ResourceKind kind, const std::string& name) {
+  const bool user = kind == scim::ResourceKind::User;
+  if (name.empty())
+    return Uniqueness(std::string(user ? "a userName" : "a group displayName") +
+                      " of the batch is already in use in this organization");
+  return Uniqueness(std::string(user ? "userName '" : "a group named '") + name +
+                    (user ? "' is already in use in this organization" : "' already exists in this organization"));
+}
+
 Projection Project(scim::ResourceKind kind, const nlohmann::json& doc) {
   Projection p;
   const bool user = kind == scim::ResourceKind::User;
@@ -702,8 +713,7 @@ class SociStore final : public Store {
     try {
       UpdateRows(sql, org_id, kind, {replacement});  // the row is locked at this version
     } catch (const soci::soci_error& e) {
-      if (IsUniqueViolation(e))
-        throw Uniqueness("userName '" + replacement[2].text + "' is already in use in this organization");
+      if (IsUniqueViolation(e)) throw NameTaken(kind, replacement[2].text);
       throw;
     }
     if (changes.replace_all)
@@ -752,7 +762,7 @@ class SociStore final : public Store {
         throw PreconditionFailed("a " + std::string(KindName(kind)) +
                                  " of the batch is gone or no longer at the version it was read at");
     } catch (const soci::soci_error& e) {
-      if (IsUniqueViolation(e)) throw Uniqueness("a userName of the batch is already in use in this organization");
+      if (IsUniqueViolation(e)) throw NameTaken(kind, "");
       throw;
     }
     if (users) {
@@ -1111,9 +1121,7 @@ class SociStore final : public Store {
                  values);
     } catch (const soci::soci_error& e) {
       if (!IsUniqueViolation(e)) throw;
-      if (items.size() == 1)
-        throw Uniqueness("userName '" + Project(kind, items[0].doc).name + "' is already in use in this organization");
-      throw Uniqueness("a userName of the batch is already in use in this organization");
+      throw NameTaken(kind, items.size() == 1 ? Project(kind, items[0].doc).name : "");
     }
     InsertRows(sql, "user_emails", kEmailColumns, emails);
     return rows;
