@@ -1,6 +1,8 @@
 // scimitar._core: the only translation unit that includes pybind11. Every call that touches the
 // database or joins threads releases the GIL (py::call_guard<py::gil_scoped_release>); ScimError
 // becomes scimitar._core.ScimError with .status and .scim_type.
+#include <map>
+
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -206,18 +208,34 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<scimitar::Server>(m, "Server")
       .def(py::init([](std::shared_ptr<Store> store, const std::string& host, int port, int threads,
-                       size_t max_body_bytes) {
+                       size_t max_body_bytes, const std::map<std::string, long long>& limits) {
              scimitar::ServerOptions o;
              o.host = host;
              o.port = port;
              o.threads = threads;
              o.max_body_bytes = max_body_bytes;
+             for (const auto& [name, value] : limits) {
+               if (value < 0) throw py::value_error("server limit '" + name + "' must not be negative");
+               const auto u = static_cast<size_t>(value);
+               if (name == "max_connections") o.max_connections = u;
+               else if (name == "max_header_bytes") o.max_header_bytes = u;
+               else if (name == "max_headers") o.max_headers = u;
+               else if (name == "max_uri_bytes") o.max_uri_bytes = u;
+               else if (name == "keep_alive_seconds") o.keep_alive_seconds = static_cast<int>(value);
+               else if (name == "request_timeout_ms") o.request_timeout_ms = static_cast<int>(value);
+               else if (name == "write_timeout_ms") o.write_timeout_ms = static_cast<int>(value);
+               else if (name == "max_bulk_operations") o.max_bulk_operations = value;
+               else if (name == "max_patch_operations") o.max_patch_operations = value;
+               else if (name == "max_json_depth") o.max_json_depth = static_cast<int>(value);
+               else throw py::value_error("unknown server limit '" + name + "'");
+             }
              return std::make_unique<scimitar::Server>(std::move(store), o);
            }),
            py::arg("store"), py::arg("host") = "127.0.0.1", py::arg("port") = 8080, py::arg("threads") = 16,
-           py::arg("max_body_bytes") = 1 << 20)
+           py::arg("max_body_bytes") = 1 << 20, py::arg("limits") = std::map<std::string, long long>{})
       .def("start", &scimitar::Server::Start, release())
       .def("stop", &scimitar::Server::Stop, release())
       .def_property_readonly("port", &scimitar::Server::port)
-      .def_property_readonly("host", &scimitar::Server::host);
+      .def_property_readonly("host", &scimitar::Server::host)
+      .def_property_readonly("open_connections", &scimitar::Server::open_connections);
 }

@@ -78,8 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     srv.add_argument("--rules", default=None,
                      help="rules folder (default: ./rules if it exists, else no rules: organization defaults decide)")
-    srv.add_argument("--threads", type=int, default=16)
-    srv.add_argument("--max-body-bytes", type=int, default=1 << 20)
+    srv.add_argument("--threads", type=int, default=16, help="worker threads: requests handled at once")
+    srv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger request bodies get 413")
+    for flag, default, text in SERVER_LIMITS:
+        srv.add_argument(flag, type=int, default=default, help=text)
     srv.add_argument("--rule-budget-ms", type=float, default=100.0, help="time budget of one rule call")
 
     m = sub.add_parser("members", help="provisioned members with role, units and app groups")
@@ -126,6 +128,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+# `serve` options passed to the native server as limits (flag, default, help); see docs/operations.md.
+SERVER_LIMITS = [
+    ("--max-connections", 10000, "open connections; beyond it the longest-idle one is closed"),
+    ("--max-header-bytes", 16 << 10, "request line and header fields together; more is 431"),
+    ("--max-headers", 100, "header fields per request; more is 431"),
+    ("--max-uri-bytes", 8 << 10, "request target length; longer is 414"),
+    ("--keep-alive-seconds", 10, "idle keep-alive connections are closed after this"),
+    ("--request-timeout-ms", 10000, "a request's head and body must arrive within this, or 408"),
+    ("--write-timeout-ms", 30000, "a client must take an answer within this, or it is cut off"),
+    ("--max-json-depth", 64, "nesting of JSON request bodies; deeper is 400 invalidSyntax"),
+    ("--max-patch-operations", 1000, "operations in one PATCH request; more is 400 invalidValue"),
+    ("--max-bulk-operations", 1000, "operations in one /Bulk request; more is 413"),
+]
+
+
 def _serve(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise SystemExit("error: --threads must be at least 1")
@@ -144,7 +161,8 @@ def _serve(args: argparse.Namespace) -> int:
     store = open_store(args.db, pool_size=args.threads + 4)
     engine = Engine(rule_set, args.rule_budget_ms)
     store.set_rules(engine)
-    server = RunningServer(store, args.host, args.port, args.threads, args.max_body_bytes)
+    limits = {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_")) for flag, _, _ in SERVER_LIMITS}
+    server = RunningServer(store, args.host, args.port, args.threads, args.max_body_bytes, limits=limits)
     print(f"http://{args.host}:{server.port}/scim/v2", flush=True)
     background = Background(store, engine, args.rules or "rules", on_message=lambda m: print(m, flush=True))
     signal.signal(signal.SIGHUP, lambda *_: setattr(background, "reload_requested", True))

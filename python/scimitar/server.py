@@ -16,8 +16,8 @@ class RunningServer:
     """A started server. `url` is the SCIM base URL for tokens without an organization in the path."""
 
     def __init__(self, store: Store, host: str = "127.0.0.1", port: int = 8080, threads: int = 16,
-                 max_body_bytes: int = 1 << 20, background=None) -> None:
-        self._server: Optional[Server] = Server(store, host, port, threads, max_body_bytes)
+                 max_body_bytes: int = 1 << 20, background=None, limits: Optional[dict] = None) -> None:
+        self._server: Optional[Server] = Server(store, host, port, threads, max_body_bytes, limits or {})
         self._server.start()
         self._background = background
         self.host = host
@@ -48,7 +48,7 @@ class RunningServer:
 
 
 def serve(db, rules: Optional[str] = None, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
-          max_body_bytes: int = 1 << 20) -> RunningServer:
+          max_body_bytes: int = 1 << 20, limits: Optional[dict] = None) -> RunningServer:
     """Starts a server over `db` (a scimitar.Database, or a bare Store); use as
     ``with scimitar.serve(db=db, rules="rules/", port=0) as server:``. With `rules`, that folder's rules
     decide (and outbox events are delivered to its handlers while the server runs)."""
@@ -66,7 +66,7 @@ def serve(db, rules: Optional[str] = None, host: str = "127.0.0.1", port: int = 
             db.engine = engine
     if engine is not None:
         background = Background(store, engine, rules or "rules", on_message=lambda m: None)
-    server = RunningServer(store, host, port, threads, max_body_bytes, background)
+    server = RunningServer(store, host, port, threads, max_body_bytes, background, limits)
     if background is not None:
         background.start()
     return server

@@ -1,4 +1,4 @@
-// The SCIM HTTP server. Owns its worker threads; Poco types stay behind the pimpl.
+// The SCIM HTTP server. Owns its event and worker threads; Poco and socket types stay behind the pimpl.
 // Thread-safety: Start/Stop may be called from any thread, but not concurrently with each other.
 // Stop() is idempotent and returns only when no request handler is still running, so it must be
 // called (with the Python GIL released) before the interpreter finalizes.
@@ -14,12 +14,20 @@ namespace scimitar {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                   // 0 picks a free port; see Server::port()
-  int threads = 16;                  // worker threads (and maximum concurrent connections served)
-  size_t max_body_bytes = 1 << 20;   // larger request bodies get 413
-  int max_queued = 256;              // accepted connections waiting for a worker
-  int keep_alive_seconds = 10;       // idle keep-alive connections are closed after this
-  long long max_page_size = 1000;    // cap on count, advertised in /ServiceProviderConfig
+  int port = 8080;                    // 0 picks a free port; see Server::port()
+  int threads = 16;                   // worker threads: requests handled at once (connections are not bounded by it)
+  size_t max_connections = 10000;     // open connections; beyond it the longest-idle one is closed
+  size_t max_body_bytes = 1 << 20;    // larger request bodies get 413
+  size_t max_header_bytes = 16 << 10; // request line and header fields; more is 431
+  size_t max_headers = 100;           // header fields; more is 431
+  size_t max_uri_bytes = 8 << 10;     // request target; longer is 414
+  int keep_alive_seconds = 10;        // idle keep-alive connections are closed after this
+  int request_timeout_ms = 10000;     // a request's head and body must arrive within this: 408
+  int write_timeout_ms = 30000;       // an answer must be taken by the client within this
+  long long max_page_size = 1000;     // cap on count, advertised in /ServiceProviderConfig
+  long long max_bulk_operations = 1000;
+  long long max_patch_operations = 1000;
+  int max_json_depth = 64;            // nesting of request bodies; deeper is 400 invalidSyntax
 };
 
 class Server {
@@ -34,6 +42,7 @@ class Server {
   void Stop();
   int port() const;  // the bound port (valid after Start)
   const std::string& host() const;
+  size_t open_connections() const;
 
  private:
   struct Impl;
