@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ enum class ResourceKind;
 struct StoreOptions {
   std::string url;     // sqlite:///rel.db, sqlite:////abs.db, postgresql://user:pw@host:port/db
   int pool_size = 8;
+  int busy_timeout_ms = 5000;  // SQLite: how long a write waits for another writer before 503
 };
 
 struct Org {
@@ -166,6 +168,14 @@ class Store {
   virtual ~Store() = default;
 
   virtual bool IsPostgres() const = 0;
+
+  // Why a failure thrown by this store may succeed if retried: the database cannot be reached, is
+  // locked by another writer past the busy timeout, or has no space left (nullopt for any other
+  // failure). The callers' one translation point answers these with 503 and Retry-After.
+  virtual std::optional<std::string> UnavailableReason(const std::exception& failure) const {
+    (void)failure;
+    return std::nullopt;
+  }
 
   // ---- organizations, settings, members, tokens (application side) ----
   virtual Org CreateOrg(const std::string& slug, const std::string& name) = 0;      // 409 if taken

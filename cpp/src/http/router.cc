@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include <iostream>
+#include <optional>
 #include <vector>
 
 #include "scim/json_text.h"
@@ -103,7 +105,15 @@ Response Router::Dispatch(const Request& request) const {
   } catch (const ScimError& e) {
     return ErrorResponse(e.status(), e.scim_type(), e.what());
   } catch (const std::exception& e) {
-    return ErrorResponse(500, "", std::string("internal error: ") + e.what());
+    if (std::optional<std::string> reason = store_.UnavailableReason(e)) {
+      Response r = ErrorResponse(503, "", *reason + "; retry later");
+      r.headers["Retry-After"] = "2";
+      return r;
+    }
+    // Internals (SQL text, say) go to the operator's log, not to the client.
+    std::cerr << "scimitar: internal error answering " << request.method << ' ' << request.path << ": " << e.what()
+              << std::endl;
+    return ErrorResponse(500, "", "internal error");
   }
 }
 

@@ -282,6 +282,10 @@ class CachedStatement {
 struct ConnectionCache {
   static constexpr size_t kMaxStatements = 256;  // distinct filter shapes are unbounded
   std::unordered_map<std::string, std::unique_ptr<CachedStatement>> statements;
+  // See Lease: given back during an exception; the store's connection epoch when last checked.
+  bool suspect = false;
+  uint64_t checked_epoch = 0;
+  std::atomic<uint64_t>* epoch = nullptr;  // the store's (PostgreSQL only)
 
   CachedStatement& Get(soci::session& sql, const std::string& text, const std::vector<BindValue>& binds, size_t columns) {
     std::string key = text;
@@ -295,12 +299,34 @@ struct ConnectionCache {
   }
 };
 
-// Leases one pooled connection with its statement cache; gives it back on destruction.
+// Leases one pooled connection with its statement cache; gives it back on destruction. A connection
+// given back while an exception was propagating is suspect: its next lease checks that it still
+// works (a round trip) and reconnects it if not. Finding one broken connection advances the store's
+// connection epoch, and every other pooled connection is checked at its next lease too: after a
+// PostgreSQL restart, the pool reconnects without failing a request per idle connection.
 class Lease {
  public:
   Lease(soci::connection_pool& pool, std::vector<ConnectionCache>& caches)
-      : pool_(pool), pos_(pool.lease()), sql_(pool.at(pos_)), cache_(caches[pos_]) {}
-  ~Lease() { pool_.give_back(pos_); }
+      : pool_(pool), pos_(pool.lease()), sql_(pool.at(pos_)), cache_(caches[pos_]) {
+    const uint64_t epoch = cache_.epoch ? cache_.epoch->load(std::memory_order_acquire) : 0;
+    if (!cache_.suspect && cache_.checked_epoch == epoch) return;
+    cache_.suspect = false;
+    cache_.checked_epoch = epoch;
+    if (sql_.is_connected()) return;
+    if (cache_.epoch) cache_.checked_epoch = cache_.epoch->fetch_add(1, std::memory_order_acq_rel) + 1;
+    cache_.statements.clear();  // prepared on the lost connection; before reconnect() replaces its backend
+    try {
+      sql_.reconnect();
+    } catch (...) {
+      cache_.suspect = true;
+      pool_.give_back(pos_);
+      throw;
+    }
+  }
+  ~Lease() {
+    if (std::uncaught_exceptions() > uncaught_) cache_.suspect = true;
+    pool_.give_back(pos_);
+  }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
 
@@ -315,21 +341,24 @@ class Lease {
   size_t pos_;
   soci::session& sql_;
   ConnectionCache& cache_;
+  const int uncaught_ = std::uncaught_exceptions();
 };
 
 class SociStore final : public Store {
  public:
-  SociStore(Backend backend, const std::string& connect, int pool_size)
+  SociStore(Backend backend, const std::string& connect, int pool_size, int busy_timeout_ms)
       : backend_(backend), pool_(static_cast<size_t>(pool_size)), caches_(static_cast<size_t>(pool_size)) {
     if (backend_ == Backend::Sqlite) {
-      writer_ = std::make_unique<store::WriterLock>(connect);
+      writer_ = std::make_unique<store::WriterLock>(connect, std::chrono::milliseconds(busy_timeout_ms));
       auth_changes_ = std::make_unique<store::ChangeCounter>(connect);
+    } else {
+      for (auto& cache : caches_) cache.epoch = &connection_epoch_;
     }
     for (int i = 0; i < pool_size; ++i) {
       soci::session& s = pool_.at(static_cast<size_t>(i));
       if (backend_ == Backend::Sqlite) {
         ConfigureSqliteOnce();
-        s.open(soci::sqlite3, "db=" + connect + " timeout=30");
+        s.open(soci::sqlite3, "db=" + connect + " timeout=" + std::to_string(std::max(1, (busy_timeout_ms + 999) / 1000)));
         s << "PRAGMA journal_mode=WAL";
         s << "PRAGMA synchronous=NORMAL";
         s << "PRAGMA foreign_keys=ON";
@@ -344,6 +373,27 @@ class SociStore final : public Store {
   }
 
   bool IsPostgres() const override { return backend_ == Backend::Postgres; }
+
+  std::optional<std::string> UnavailableReason(const std::exception& failure) const override {
+    if (dynamic_cast<const store::WriterBusy*>(&failure)) return "the database is locked by another writer";
+    const auto* e = dynamic_cast<const soci::soci_error*>(&failure);
+    if (!e) return std::nullopt;
+    const std::string m = e->what();
+    auto has = [&](const char* text) { return m.find(text) != std::string::npos; };
+    if (has("database is locked") || has("database table is locked") || has("database is busy"))
+      return "the database is locked by another writer";
+    if (has("database or disk is full") || has("No space left on device") || has("could not extend file"))
+      return "the database has no space left";
+    if (has("disk I/O error") || has("unable to open database file") || has("readonly database"))
+      return "the database file cannot be written";
+    if (backend_ == Backend::Postgres &&
+        (e->get_error_category() == soci::soci_error::connection_error || has("Connection failed") ||
+         has("server closed the connection") || has("terminating connection") || has("could not connect") ||
+         has("no connection to the server") || has("the database system is") || has("Cannot establish connection") ||
+         has("connection not open") || has("Connection refused")))
+      return "the database cannot be reached";
+    return std::nullopt;
+  }
 
   // ---- organizations -----------------------------------------------------------------------
   Org CreateOrg(const std::string& slug, const std::string& name) override {
@@ -1600,6 +1650,7 @@ class SociStore final : public Store {
   std::unordered_map<std::string, CachedTenant> auth_cache_;
   soci::connection_pool pool_;
   std::vector<ConnectionCache> caches_;  // one per pooled connection; destroyed before the pool
+  std::atomic<uint64_t> connection_epoch_{0};  // see Lease
   std::unordered_map<const soci::session*, size_t> cache_of_;  // pooled session -> its cache; fixed at start
   std::unique_ptr<store::WriterLock> writer_;  // SQLite only: writers queue on it (see Txn)
   std::mutex analyze_mu_;                // guards the two counters below (PostgreSQL only)
@@ -1659,10 +1710,11 @@ std::unique_ptr<Store> Store::Open(const StoreOptions& options) {
   if (url.rfind("sqlite:///", 0) == 0) {
     std::string path = url.substr(10);
     if (path.empty()) throw std::runtime_error("sqlite URL names no file: " + url);
-    return std::make_unique<SociStore>(Backend::Sqlite, path, options.pool_size);
+    return std::make_unique<SociStore>(Backend::Sqlite, path, options.pool_size, options.busy_timeout_ms);
   }
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
-    return std::make_unique<SociStore>(Backend::Postgres, LibpqConnectString(url), options.pool_size);
+    return std::make_unique<SociStore>(Backend::Postgres, LibpqConnectString(url), options.pool_size,
+                                       options.busy_timeout_ms);
   throw std::runtime_error("unsupported database URL '" + url +
                            "' (use sqlite:///file.db, sqlite:////abs/file.db or postgresql://user@host/db)");
 }

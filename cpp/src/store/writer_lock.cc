@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 namespace scimitar::store {
 
@@ -19,15 +20,17 @@ void Fcntl(int fd, short type) {
 
 }  // namespace
 
-WriterLock::WriterLock(const std::string& database_path)
-    : fd_(::open((database_path + "-writer").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {}
+WriterLock::WriterLock(const std::string& database_path, std::chrono::milliseconds wait)
+    : wait_(wait), fd_(::open((database_path + "-writer").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {}
 
 WriterLock::~WriterLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
 void WriterLock::lock() {
-  threads_.lock();
+  if (!threads_.try_lock_for(wait_))
+    throw WriterBusy("database is locked: this process's other writers held it for " + std::to_string(wait_.count()) +
+                     " ms");
   if (fd_ >= 0) Fcntl(fd_, F_WRLCK);
 }
 

@@ -6,16 +6,24 @@
 // Thread-safe; BasicLockable. Writers that are not scimitar still meet SQLite's busy timeout.
 #pragma once
 
+#include <chrono>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 
 namespace scimitar::store {
 
+// Thrown by WriterLock::lock() when this process's other writers kept the lock past the wait.
+class WriterBusy : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class WriterLock {
  public:
   // Opens (creating) the lock file next to the database; without it (no permission), only the
-  // threads of this process queue.
-  explicit WriterLock(const std::string& database_path);
+  // threads of this process queue. A thread waits at most `wait` for the others of its process.
+  WriterLock(const std::string& database_path, std::chrono::milliseconds wait);
   ~WriterLock();
   WriterLock(const WriterLock&) = delete;
   WriterLock& operator=(const WriterLock&) = delete;
@@ -24,7 +32,8 @@ class WriterLock {
   void unlock();
 
  private:
-  std::mutex threads_;
+  std::timed_mutex threads_;
+  std::chrono::milliseconds wait_;
   int fd_ = -1;
 };
 
