@@ -18,5 +18,8 @@ start_postgres
 
 ctest --test-dir build/dev --output-on-failure -j2
 
+echo "== fuzzing (libFuzzer, 20 s per target)"
+scripts/fuzz.sh 20
+
 echo "== Python end-to-end tests (pytest)"
 .venv/bin/python -m pytest -q "$@"

@@ -116,3 +116,15 @@ def test_managed_group_names_are_unique_per_organization(tenant, other_tenant):
     assert tenant.get(f"/Groups/{second['id']}").json()["displayName"] == "Fluid Admins"
     assert tenant.delete(f"/Groups/{g['id']}").status_code == 204
     tenant.create_group("Fluid User")  # the name is free again
+
+
+def test_fuzzer_findings_answer_400_not_a_crash(tenant):
+    """Each of these once crashed the server (sortBy) or answered 500 (numbers the parser threw on)."""
+    assert_scim_error(tenant.get("/Users?sortBy=addresses"), 400, "invalidValue")
+    assert_scim_error(tenant.get("/Users?sortBy=phoneNumbers.nosuch"), 400)
+    assert_scim_error(tenant.get("/Users", params={"filter": "userName eq 99999999999999999999"}), 400, "invalidFilter")
+    assert_scim_error(tenant.get("/Users", params={"filter": "externalId eq 1\u0000"}), 400, "invalidFilter")
+    assert_scim_error(tenant.get("/Users", params={"filter": "externalId eq inf"}), 400, "invalidFilter")
+    assert_scim_error(tenant.get("/Users?startIndex=+5"), 400, "invalidValue")
+    assert_scim_error(tenant.get("/Users?count=%205"), 400, "invalidValue")
+    assert tenant.get("/Users?sortBy=emails").status_code == 200

@@ -1,6 +1,7 @@
 #include "scim/filter.h"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 
 #include "scim/schema.h"
@@ -142,13 +143,15 @@ class Parser {
     if (lw == "true") return true;
     if (lw == "false") return false;
     if (lw == "null") return nullptr;
-    if (!w.empty()) {
+    // A JSON number; an integer beyond 64 bits is read as a double. (strtod alone would stop at a
+    // NUL inside the word, and take "inf" or hex floats.)
+    if (!w.empty() && w.find_first_not_of("0123456789+-.eE") == std::string::npos) {
+      long long whole = 0;
+      const auto [end_int, ec] = std::from_chars(w.data(), w.data() + w.size(), whole);
+      if (ec == std::errc() && end_int == w.data() + w.size()) return whole;
       char* end = nullptr;
-      double d = std::strtod(w.c_str(), &end);
-      if (end && *end == '\0' && std::isfinite(d)) {
-        if (w.find_first_of(".eE") == std::string::npos) return std::stoll(w);
-        return d;
-      }
+      const double d = std::strtod(w.c_str(), &end);
+      if (end == w.c_str() + w.size() && std::isfinite(d)) return d;
     }
     pos_ = start;
     Fail("expected a value (quoted string, number, true, false or null)");

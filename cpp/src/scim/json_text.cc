@@ -127,7 +127,11 @@ std::vector<std::string_view> ArrayElements(std::string_view array) {
 std::string Unquoted(std::string_view literal) {
   if (IsPlainLiteral(literal)) return std::string(literal.substr(1, literal.size() - 2));
   if (literal.size() < 2 || literal.front() != '"' || literal.back() != '"') Malformed(0);
-  return nlohmann::json::parse(literal).get<std::string>();
+  try {
+    return nlohmann::json::parse(literal).get<std::string>();
+  } catch (const nlohmann::json::exception&) {  // not one string literal (control characters, bad UTF-8)
+    Malformed(0);
+  }
 }
 
 nlohmann::json ParseValue(std::string_view text) {

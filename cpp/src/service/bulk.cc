@@ -2,6 +2,7 @@
 // references ("bulkId:x" anywhere in a path or a value) are resolved by running an operation only
 // after the operations it refers to; references that can never resolve (unknown, failed, circular)
 // fail that operation with a clear error.
+#include <cctype>
 #include <set>
 
 #include "scim/schema.h"
@@ -107,8 +108,9 @@ Response ScimService::Bulk(const Tenant& t, const nlohmann::json& body, const st
   std::set<std::string> failed;            // bulkIds whose operation failed
   long long errors = 0;
   auto record = [&](const Op& op, int status, const Response* ok_response, const nlohmann::json* error) {
-    nlohmann::json r = {{"method", op.method == "post" ? "POST" : op.method == "put" ? "PUT"
-                                   : op.method == "patch" ? "PATCH" : "DELETE"},
+    std::string method = op.method;  // as the client named it, upper-cased ("get" is not a DELETE)
+    for (char& ch : method) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    nlohmann::json r = {{"method", method},
                         {"status", std::to_string(status)}};
     if (!op.bulk_id.empty()) r["bulkId"] = op.bulk_id;
     if (ok_response) {

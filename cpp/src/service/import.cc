@@ -209,7 +209,9 @@ std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, Reso
   results.resize(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     nlohmann::json& item = rows[i];
-    if (item.is_object()) results[i].line = item.value("line", 0LL);
+    if (item.is_object())
+      if (auto line = item.find("line"); line != item.end() && line->is_number_integer())
+        results[i].line = line->get<long long>();
     try {
       nlohmann::json body = std::move(item.at("resource"));
       if (body.is_object() && !body.contains("schemas")) body["schemas"] = {type.core->id};

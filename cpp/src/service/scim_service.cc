@@ -1,5 +1,6 @@
 #include "service/scim_service.h"
 
+#include <charconv>
 #include <algorithm>
 
 #include "scim/filter.h"
@@ -16,14 +17,10 @@ namespace {
 
 long long ParseNonNegative(const std::string& raw, const char* name, long long fallback) {
   if (raw.empty()) return fallback;
-  size_t used = 0;
   long long v = 0;
-  try {
-    v = std::stoll(raw, &used);
-  } catch (...) {
-    used = 0;
-  }
-  if (used != raw.size()) throw InvalidValue(std::string("'") + name + "' must be an integer");
+  const auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+  if (ec != std::errc() || end != raw.data() + raw.size())
+    throw InvalidValue(std::string("'") + name + "' must be an integer");
   return v;
 }
 

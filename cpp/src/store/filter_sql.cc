@@ -313,6 +313,9 @@ SqlFragment SortExpression(const scim::AttrPath& path, const scim::ResourceTypeD
   const scim::AttributeDef* leaf = r.sub ? r.sub : r.attr;
   if (r.attr->multi) {
     if (r.attr->type == AttrType::Complex && !r.sub) leaf = r.attr->Sub("value");
+    if (!leaf)  // addresses, or a declared complex attribute without "value"
+      throw InvalidValue("sortBy '" + path.ToString() + "' names a multi-valued attribute without a 'value'; "
+                         "name a sub-attribute");
     keys.push_back("0");
     if (r.attr->type == AttrType::Complex) keys.push_back(leaf->name);
   } else if (r.sub) {
