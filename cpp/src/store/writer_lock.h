@@ -3,7 +3,8 @@
 // on the file "<database>-writer", which the kernel hands to a waiting process when it is released.
 // Without it, a writer in another process (a server while an import runs) waits in SQLite's busy
 // handler, which sleeps up to 100 ms between tries and can keep missing the gaps between batches.
-// Thread-safe; BasicLockable. Writers that are not scimitar still meet SQLite's busy timeout.
+// Thread-safe; BasicLockable. lock() waits at most the busy timeout for either (then WriterBusy).
+// Writers that are not scimitar still meet SQLite's busy timeout.
 #pragma once
 
 #include <chrono>
