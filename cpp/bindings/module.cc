@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "decisions/settings.h"
 #include "py_decision_maker.h"
 #include "scim/json_text.h"
 #include "scimitar/error.h"
@@ -98,9 +99,28 @@ PYBIND11_MODULE(_core, m) {
              for (const auto& o : s.ListOrgs()) out.emplace_back(o.id, o.slug, o.name);
              return out;
            }, release())
+      // Validated (ScimError 400 naming what the setting accepts); a change of a setting decisions
+      // read marks the organization's decisions stale, and a running server recomputes them.
       .def("set_setting", [](Store& s, const std::string& slug, const std::string& k, const std::string& v) {
-             s.SetSetting(OrgId(s, slug), k, v);
+             const std::string value = scimitar::decisions::ValidateSetting(k, v);
+             return s.WriteSetting(OrgId(s, slug), k, value, scimitar::decisions::ReadByDecisions(k));
            }, release())
+      .def("unset_setting", [](Store& s, const std::string& slug, const std::string& k) {
+             return s.WriteSetting(OrgId(s, slug), k, std::nullopt, scimitar::decisions::ReadByDecisions(k));
+           }, release())
+      .def("stale_decisions", [](Store& s) { return s.StaleDecisions(); }, release())
+      .def("mark_recomputed", [](Store& s, const std::string& slug, long long revision) {
+             s.MarkRecomputed(OrgId(s, slug), revision);
+           }, release())
+      .def_static("validate_setting", [](const std::string& k, const std::string& v) {
+             return scimitar::decisions::ValidateSetting(k, v);
+           })
+      .def_static("builtin_settings", [] {
+             std::vector<std::tuple<std::string, std::vector<std::string>, std::string, std::string>> out;
+             for (const auto& d : scimitar::decisions::BuiltinSettings())
+               out.emplace_back(d.key, d.choices, d.default_value, d.description);
+             return out;
+           })
       .def("settings", [](Store& s, const std::string& slug) { return s.Settings(OrgId(s, slug)); }, release())
       .def("create_member", [](Store& s, const std::string& slug, const std::string& email, const std::string& role) {
              return s.CreateMember(OrgId(s, slug), email, role);

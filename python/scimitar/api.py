@@ -126,8 +126,17 @@ class Org:
         return dict(self.db.store.settings(self.slug))
 
     def set(self, **settings: str) -> None:
+        """Sets settings, each validated first (ScimError 400 naming what a setting accepts). A running
+        server recomputes the organization's decisions when one that decisions read changes."""
+        for k, v in settings.items():
+            self.db.store.validate_setting(k, str(v))
         for k, v in settings.items():
             self.db.store.set_setting(self.slug, k, str(v))
+
+    def unset(self, *keys: str) -> None:
+        """Removes settings; their defaults apply again."""
+        for k in keys:
+            self.db.store.unset_setting(self.slug, k)
 
     # -- schema extensions ------------------------------------------------------------------------
     def declare_schema(self, schema: dict, resource_type: str = "User") -> None:

@@ -31,10 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     c = org.add_parser("create", help="create an organization")
     c.add_argument("slug")
     c.add_argument("--name", default=None)
-    s = org.add_parser("set", help="set per-organization settings")
+    s = org.add_parser("set", help="set per-organization settings (validated; running servers recompute decisions)")
     s.add_argument("slug")
     s.add_argument("settings", nargs="+", metavar="KEY=VALUE")
-    g = org.add_parser("show", help="show an organization's settings")
+    u = org.add_parser("unset", help="remove per-organization settings (their defaults apply again)")
+    u.add_argument("slug")
+    u.add_argument("keys", nargs="+", metavar="KEY")
+    g = org.add_parser("show", help="show an organization's name, settings and rule set")
     g.add_argument("slug")
     org.add_parser("list", help="list organizations")
 
@@ -141,6 +144,27 @@ SERVER_LIMITS = [
     ("--max-patch-operations", 1000, "operations in one PATCH request; more is 400 invalidValue"),
     ("--max-bulk-operations", 1000, "operations in one /Bulk request; more is 413"),
 ]
+
+
+def _org_show(store, slug: str) -> None:
+    found = store.find_org(slug)
+    if found is None:
+        raise ScimError(404, "", f"no organization '{slug}'")
+    print(f"organization {slug}: {found[2]}")
+    settings = store.settings(slug)
+    builtin = {key: default for key, _, default, _ in store.builtin_settings()}
+    print("settings:")
+    for key in sorted(set(settings) | set(builtin)):
+        if key in settings:
+            print(f"  {key}={settings[key]}  (set)")
+        else:
+            print(f"  {key}={builtin[key]}  (default)")
+    applied = json.loads(store.rule_sets_json()).get(slug)
+    if applied:
+        print(f"rule set: version {applied['version']}, applied to this organization "
+              f"({len(applied['files'])} files)")
+    else:
+        print("rule set: none applied; the running server's --rules folder decides")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -390,15 +414,23 @@ def _run(args: argparse.Namespace) -> int:
             org_id, slug, name = store.create_org(args.slug, args.name or args.slug)
             print(f"created organization '{slug}'")
         elif args.action == "set":
+            pairs = []
             for item in args.settings:
                 key, sep, value = item.partition("=")
                 if not sep or not key:
                     raise SystemExit(f"error: '{item}' is not KEY=VALUE")
-                store.set_setting(args.slug, key, value)
-                print(f"{args.slug}: {key}={value}")
+                pairs.append((key, value))
+            for key, value in pairs:  # all checked before any is stored
+                store.validate_setting(key, value)
+            for key, value in pairs:
+                changed = store.set_setting(args.slug, key, value)
+                print(f"{args.slug}: {key}={store.settings(args.slug)[key]}" + ("" if changed else " (unchanged)"))
+        elif args.action == "unset":
+            for key in args.keys:
+                removed = store.unset_setting(args.slug, key)
+                print(f"{args.slug}: {key} " + ("removed; its default applies" if removed else "was not set"))
         elif args.action == "show":
-            for key, value in sorted(store.settings(args.slug).items()):
-                print(f"{key}={value}")
+            _org_show(store, args.slug)
         else:
             for _, slug, name in store.list_orgs():
                 print(f"{slug}\t{name}")

@@ -197,6 +197,7 @@ class Background:
 
     def start(self) -> None:
         self._sync_applied()
+        self._sync_settings()
         self._thread.start()
 
     def stop(self) -> None:
@@ -210,6 +211,14 @@ class Background:
             changed = self.store.recompute_all(org)
             self.say(f"rules: organization '{org}' now runs {self.engine.rule_set_for(org).version}; "
                      f"{changed} decisions changed")
+
+    def _sync_settings(self) -> None:
+        """Recomputes the organizations whose settings changed since their decisions were made (an
+        `org set` from another process, say); each changed outcome gets its event."""
+        for slug, revision in self.store.stale_decisions():
+            changed = self.store.recompute_all(slug)
+            self.store.mark_recomputed(slug, revision)
+            self.say(f"settings: organization '{slug}' changed its settings; {changed} decisions changed")
 
     def _reload(self) -> None:
         old = self.engine.default.version
@@ -232,6 +241,7 @@ class Background:
                     self.reload_requested = False
                     self._reload()
                 self._sync_applied()
+                self._sync_settings()
                 while self.engine.deliver(self.store) and not self._stop.is_set():
                     pass
             except Exception as e:  # noqa: BLE001 - housekeeping must go on

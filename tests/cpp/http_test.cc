@@ -131,10 +131,10 @@ TEST_F(HttpTest, AnOversizedBodyClosesTheConnectionAndServingContinues) {
 }
 
 TEST_F(HttpTest, ScimSyncOffRefusesEverything) {
-  store_->SetSetting(org_, "scim_sync", "off");
+  store_->WriteSetting(org_, "scim_sync", "off", false);
   Reply r = Send("POST", "/scim/v2/Users", R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"y"})");
   ExpectError(r, 403);
   EXPECT_NE(r.body["detail"].get<std::string>().find("disabled"), std::string::npos);
-  store_->SetSetting(org_, "scim_sync", "on");
+  store_->WriteSetting(org_, "scim_sync", "on", false);
   EXPECT_EQ(Send("GET", "/scim/v2/Users?filter=userName%20eq%20%22y%22").body["totalResults"], 0);
 }

@@ -202,7 +202,7 @@ TEST_P(StoreTest, TokensAuthenticateUntilRevokedOrOwnerDeactivated) {
   tampered.back() = tampered.back() == 'x' ? 'y' : 'x';
   EXPECT_FALSE(store_->Authenticate(tampered));
   EXPECT_FALSE(store_->Authenticate("garbage"));
-  store_->SetSetting(org_, "scim_sync", "off");
+  store_->WriteSetting(org_, "scim_sync", "off", false);
   EXPECT_FALSE(store_->Authenticate(token)->scim_sync);
   store_->DeactivateMember(org_, "owner@example.com");
   EXPECT_FALSE(store_->Authenticate(token));
@@ -259,9 +259,9 @@ TEST_P(StoreTest, AuthenticationSeesChangesMadeElsewhereAtOnce) {
   auto [id_b, token_b] = store_->CreateToken(org_, "b@x.test", "");
   ASSERT_TRUE(store_->Authenticate(token_a));
   const long long rev = store_->Authenticate(token_a)->schema_rev;  // served from the cache
-  elsewhere->SetSetting(org_, "scim_sync", "off");
+  elsewhere->WriteSetting(org_, "scim_sync", "off", false);
   EXPECT_FALSE(store_->Authenticate(token_a)->scim_sync);
-  elsewhere->SetSetting(org_, "scim_sync", "on");
+  elsewhere->WriteSetting(org_, "scim_sync", "on", false);
   EXPECT_TRUE(store_->Authenticate(token_a)->scim_sync);
   elsewhere->PutSchemaExtension(org_, SchemaExtension{"urn:example:params:scim:schemas:extension:app:2.0:User", "User",
                                                       json::object()});
@@ -420,4 +420,30 @@ TEST_P(StoreTest, ModifyManyReplacesDocumentsTogetherAndRecomputesDecisions) {
   EXPECT_EQ(store_->DecisionFor(org_, "a@x.test")->detail["groups"], json::array({"Engineering"}));
   EXPECT_EQ(store_->MembersOf(org_, {g.id})[g.id].size(), 1u);
   store_->SetDecisionMaker(nullptr);
+}
+
+TEST_P(StoreTest, ChangingASettingDecisionsReadMarksTheOrganizationStaleUntilRecomputed) {
+  auto stale = [&] {
+    long long rev = -1;
+    for (const auto& [slug, r] : store_->StaleDecisions())
+      if (store_->FindOrg(slug)->id == org_) rev = r;
+    return rev;
+  };
+  EXPECT_EQ(stale(), -1);
+  EXPECT_TRUE(store_->WriteSetting(org_, "scim_sync", "off", false));
+  EXPECT_EQ(stale(), -1);  // not a decision input
+  EXPECT_TRUE(store_->WriteSetting(org_, "default_policy", "deny", true));
+  EXPECT_EQ(stale(), 1);
+  EXPECT_FALSE(store_->WriteSetting(org_, "default_policy", "deny", true));  // unchanged: no new revision
+  EXPECT_TRUE(store_->WriteSetting(org_, "user_group", "Fluid User", true));
+  EXPECT_EQ(stale(), 2);
+  store_->MarkRecomputed(org_, 1);  // a recompute that started before the second change
+  EXPECT_EQ(stale(), 2);
+  store_->MarkRecomputed(org_, 2);
+  EXPECT_EQ(stale(), -1);
+  EXPECT_TRUE(store_->WriteSetting(org_, "user_group", std::nullopt, true));
+  EXPECT_FALSE(store_->WriteSetting(org_, "user_group", std::nullopt, true));  // already unset
+  EXPECT_EQ(stale(), 3);
+  EXPECT_EQ(store_->Settings(org_).count("user_group"), 0u);
+  EXPECT_EQ(store_->Settings(org_).at("default_policy"), "deny");
 }

@@ -181,8 +181,17 @@ class Store {
   virtual Org CreateOrg(const std::string& slug, const std::string& name) = 0;      // 409 if taken
   virtual std::optional<Org> FindOrg(const std::string& slug) = 0;
   virtual std::vector<Org> ListOrgs() = 0;
-  virtual void SetSetting(long long org_id, const std::string& key, const std::string& value) = 0;
+  // Sets (a value) or removes (nullopt) a setting; the caller has validated it. Changing one that
+  // decisions read (`decision_input`) also marks the organization's decisions stale, in the same
+  // transaction (see StaleDecisions). Returns whether anything changed.
+  virtual bool WriteSetting(long long org_id, const std::string& key, const std::optional<std::string>& value,
+                            bool decision_input) = 0;
   virtual std::map<std::string, std::string> Settings(long long org_id) = 0;
+  // Organizations whose decision inputs among their settings changed since their decisions were last
+  // recomputed: (slug, settings revision). Whoever recomputes them calls MarkRecomputed after.
+  virtual std::vector<std::pair<std::string, long long>> StaleDecisions() = 0;
+  // Records a recompute made with settings revision `revision` (a later revision stays stale).
+  virtual void MarkRecomputed(long long org_id, long long revision) = 0;
   virtual Member CreateMember(long long org_id, const std::string& email, const std::string& role) = 0;
   virtual void DeactivateMember(long long org_id, const std::string& email) = 0;    // 404 if unknown
   virtual std::vector<Member> ListMembers(long long org_id) = 0;

@@ -10,6 +10,7 @@ namespace {
 
 std::vector<std::string> FewerIndexes(Backend b);
 std::vector<std::string> UniqueManagedGroupNames();
+std::vector<std::string> SettingsRevisions();
 
 // Each entry is one schema version; never edit a released entry, append a new one.
 std::vector<std::vector<std::string>> Steps(Backend b) {
@@ -67,7 +68,7 @@ std::vector<std::vector<std::string>> Steps(Backend b) {
       "urn_folded TEXT NOT NULL, resource_type TEXT NOT NULL, definition TEXT NOT NULL, created TEXT NOT NULL, "
       "PRIMARY KEY (org_id, urn_folded))",
       "ALTER TABLE orgs ADD COLUMN schema_rev BIGINT NOT NULL DEFAULT 0",
-  }, FewerIndexes(b), UniqueManagedGroupNames()};
+  }, FewerIndexes(b), UniqueManagedGroupNames(), SettingsRevisions()};
 }
 
 // Fewer B-trees written for each stored user. Users are found by name through their unique index
@@ -108,6 +109,15 @@ std::vector<std::string> UniqueManagedGroupNames() {
       "(SELECT min(pk) FROM resources WHERE kind = 'Group' AND managed = 1 GROUP BY org_id, name_folded)",
       "CREATE UNIQUE INDEX resources_managed_group_name ON resources (org_id, name_folded, name_dup) "
       "WHERE kind = 'Group' AND managed = 1",
+  };
+}
+
+// An organization's settings revision counts changes of the settings decisions read; its decisions
+// are stale while the revision they were last recomputed with is behind it.
+std::vector<std::string> SettingsRevisions() {
+  return {
+      "ALTER TABLE orgs ADD COLUMN settings_rev BIGINT NOT NULL DEFAULT 0",
+      "ALTER TABLE orgs ADD COLUMN recomputed_settings_rev BIGINT NOT NULL DEFAULT 0",
   };
 }
 

@@ -439,13 +439,40 @@ class SociStore final : public Store {
     return out;
   }
 
-  void SetSetting(long long org_id, const std::string& key, const std::string& value) override {
+  bool WriteSetting(long long org_id, const std::string& key, const std::optional<std::string>& value,
+                    bool decision_input) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    sql << "INSERT INTO org_settings (org_id, key, value) VALUES (:o, :k, :v) "
-           "ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value",
-        soci::use(org_id), soci::use(key), soci::use(value);
-    AuthChanged();
+    Txn tx(sql, backend_, writer_.get());
+    long long changed = 0;
+    if (value) {
+      changed = Exec(sql, "INSERT INTO org_settings (org_id, key, value) VALUES (:o, :k, :v) "
+                          "ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value "
+                          "WHERE org_settings.value <> excluded.value",
+                     {BindValue::Int(org_id), BindValue::Text(key), BindValue::Text(*value)});
+    } else {
+      changed = Exec(sql, "DELETE FROM org_settings WHERE org_id = :o AND key = :k",
+                     {BindValue::Int(org_id), BindValue::Text(key)});
+    }
+    if (changed && decision_input)
+      Exec(sql, "UPDATE orgs SET settings_rev = settings_rev + 1 WHERE id = :o", {BindValue::Int(org_id)});
+    tx.Commit();
+    if (changed) AuthChanged();
+    return changed > 0;
+  }
+
+  std::vector<std::pair<std::string, long long>> StaleDecisions() override {
+    Lease lease(pool_, caches_);
+    std::vector<std::pair<std::string, long long>> out;
+    Rows(lease.sql(), "SELECT slug, settings_rev FROM orgs WHERE settings_rev <> recomputed_settings_rev ORDER BY id",
+         {}, 2, [&](const std::vector<std::string>& c) { out.emplace_back(c[0], std::stoll(c[1])); });
+    return out;
+  }
+
+  void MarkRecomputed(long long org_id, long long revision) override {
+    Lease lease(pool_, caches_);
+    Exec(lease.sql(), "UPDATE orgs SET recomputed_settings_rev = :r WHERE id = :o AND recomputed_settings_rev < :r2",
+         {BindValue::Int(revision), BindValue::Int(org_id), BindValue::Int(revision)});
   }
 
   std::map<std::string, std::string> Settings(long long org_id) override {

@@ -1,0 +1,86 @@
+"""Settings are declared and validated, can be removed, and changing one that decisions read
+recomputes the organization in the running server, with an event for each changed outcome."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import scimitar
+from faults_support import outbox_events
+from test_rules_server import REPO_RULES, cli, rules_server, wait_for  # noqa: F401 (fixture)
+
+
+def decision(t, user_name: str) -> dict:
+    found = t.store.decision_json(t.slug, user_name)
+    return json.loads(found) if found else {}
+
+
+@pytest.fixture
+def served(rules_server):
+    return rules_server(folder=REPO_RULES)
+
+
+def test_bad_values_are_refused_and_nothing_is_stored(tmp_path):
+    db = f"sqlite:///{tmp_path}/s.db"
+    cli(db, "org", "create", "acme", "--name", "Acme Corp")
+    bad = cli(db, "org", "set", "acme", "default_role=viewer", "default_policy=maybe", check=False)
+    assert bad.returncode == 1
+    assert "default_policy" in bad.stderr and "admit or deny" in bad.stderr
+    empty = cli(db, "org", "set", "acme", "default_role=", check=False)
+    assert empty.returncode == 1 and "org unset" in empty.stderr
+    assert cli(db, "org", "set", "acme", "scim_sync=sometimes", check=False).returncode == 1
+    assert cli(db, "org", "set", "acme", "Bad Key=x", check=False).returncode == 1
+    shown = cli(db, "org", "show", "acme").stdout
+    assert "organization acme: Acme Corp" in shown
+    assert "default_role=member  (default)" in shown  # the valid first pair was not stored either
+    assert "default_policy=admit  (default)" in shown
+    assert "rule set: none applied" in shown
+
+    assert "default_policy=deny" in cli(db, "org", "set", "acme", "default_policy=DENY", "user_group=Fluid User").stdout
+    shown = cli(db, "org", "show", "acme").stdout
+    assert "default_policy=deny  (set)" in shown and "user_group=Fluid User  (set)" in shown
+    assert "removed" in cli(db, "org", "unset", "acme", "user_group").stdout
+    assert "was not set" in cli(db, "org", "unset", "acme", "user_group").stdout
+    assert "user_group" not in cli(db, "org", "show", "acme").stdout
+
+    org = scimitar.open(db).org("acme")
+    with pytest.raises(scimitar.ScimError) as err:
+        org.set(default_policy="perhaps")
+    assert err.value.status == 400
+    assert org.settings["default_policy"] == "deny"
+    org.unset("default_policy")
+    assert "default_policy" not in org.settings
+
+
+def test_a_setting_change_from_another_process_recomputes_the_organization(served):
+    t = served
+    ann = t.create_user("ann@set.test")
+    t.create_user("bob@set.test")
+    t.create_group("Fluid User", [ann["id"]])
+    assert decision(t, "bob@set.test")["provisioned"] is True  # no user_group: everyone is admitted
+    before = len(outbox_events(t.db, t.slug))
+
+    cli(t.db, "org", "set", t.slug, "user_group=Fluid User")
+    wait_for(lambda: decision(t, "bob@set.test")["provisioned"] is False, what="bob deprovisioned by the setting")
+    assert decision(t, "ann@set.test")["provisioned"] is True
+    assert decision(t, "bob@set.test")["detail"]["reason"] == "not a member of 'Fluid User'"
+    assert decision(t, "ann@set.test")["detail"]["groups"] == []  # the admission group is no app group
+    events = outbox_events(t.db, t.slug)[before:]
+    assert sorted((e["payload"]["userName"], e["type"]) for e in events) == [
+        ("ann@set.test", "member.changed"), ("bob@set.test", "member.deprovisioned")]
+
+    mark = len(outbox_events(t.db, t.slug))
+    cli(t.db, "org", "unset", t.slug, "user_group")
+    wait_for(lambda: decision(t, "bob@set.test")["provisioned"] is True, what="bob provisioned again")
+    assert sorted((e["payload"]["userName"], e["type"]) for e in outbox_events(t.db, t.slug)[mark:]) == [
+        ("ann@set.test", "member.changed"), ("bob@set.test", "member.provisioned")]
+
+    # A setting decisions do not read changes no decision and emits nothing.
+    cli(t.db, "org", "set", t.slug, "default_role=analyst")
+    wait_for(lambda: decision(t, "bob@set.test")["detail"]["role"] == "analyst", what="the new default role")
+    count = len(outbox_events(t.db, t.slug))
+    cli(t.db, "org", "set", t.slug, "scim_sync=on")
+    assert t.store.stale_decisions() == []
+    assert len(outbox_events(t.db, t.slug)) == count
