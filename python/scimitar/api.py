@@ -50,6 +50,7 @@ class ImportReport:
     rejected: list[tuple[int, str]] = dataclasses.field(default_factory=list)
     decisions_changed: int = 0
     dry_run: bool = False
+    rules: str = ""  # which rule set decided: its version, and whether the organization applied it
 
     @property
     def total(self) -> int:
@@ -63,6 +64,8 @@ class ImportReport:
             text += f"; {self.decisions_changed} decisions changed"
         if self.total and self.unchanged == self.total:
             text += " (nothing to do: already imported)"
+        if self.rules:
+            text += f"; decided by {self.rules}"
         return text
 
 
@@ -81,7 +84,21 @@ class Database:
         self.store: Store = open_store(url, pool_size)
         rule_set = rules if isinstance(rules, RuleSet) else default_rules(rules)
         self.engine = Engine(rule_set)
+        # An organization with a rule set of its own is decided by it, never by this process's folder.
+        self.sync_rule_sets()
         self.store.set_rules(self.engine)  # writes made through this object run the rules too
+
+    def sync_rule_sets(self) -> None:
+        """Picks up the rule sets applied to organizations (`rules apply`) since the last call."""
+        self.engine.sync_applied(json.loads(self.store.rule_sets_json()))
+
+    def rules_for(self, slug: str) -> str:
+        """Which rule set decides `slug` in this process, in words."""
+        rule_set = self.engine.rule_set_for(slug)
+        if slug in json.loads(self.store.rule_sets_json()):
+            return f"rule set {rule_set.version} (applied to '{slug}')"
+        return (f"rule set {rule_set.version} from {rule_set.source} ('{slug}' has no rule set applied; "
+                f"a server with another --rules folder decides it differently)")
 
     def org(self, slug: str) -> "Org":
         found = self.store.find_org(slug)
@@ -218,7 +235,8 @@ class Org:
 
     def _import(self, kind, rows, key, progress, dry_run, mapping, batch_size) -> ImportReport:
         from .importer import resource_from_row, Progress
-        report = ImportReport(dry_run=dry_run)
+        self.db.sync_rule_sets()
+        report = ImportReport(dry_run=dry_run, rules=self.db.rules_for(self.slug))
         events_before = self.db.store.event_count(self.slug)
         tick = progress if callable(progress) else (Progress() if progress else None)
         store = self.db.store
