@@ -87,7 +87,17 @@ def read_rows(path: str, fmt: Optional[str] = None) -> Iterator[tuple[int, dict]
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
             for row in reader:
-                yield reader.line_num, row
+                # A row whose cells do not line up with the header is refused, mapping or not: its
+                # values would land in the wrong columns.
+                width = len(reader.fieldnames or ())
+                if None in row:
+                    cells = width + len(row[None])
+                    yield reader.line_num, {"__invalid__": f"the row has {cells} cells, the header row {width}"}
+                elif any(v is None for v in row.values()):
+                    cells = sum(v is not None for v in row.values())
+                    yield reader.line_num, {"__invalid__": f"the row has {cells} cells, the header row {width}"}
+                else:
+                    yield reader.line_num, row
     elif fmt == "jsonl":
         with open(path, encoding="utf-8") as f:
             for n, line in enumerate(f, start=1):

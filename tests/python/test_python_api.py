@@ -210,7 +210,7 @@ def test_cli_import_csv_with_mapping_and_export(tmp_path):
     out = cli(db, "import", "--org", "acme", str(path), "--rules", str(REPO / "rules"), check=False)
     assert out.returncode == 3
     assert "line 3: rejected: 'active' must be a boolean" in out.stdout
-    assert "line 5: rejected: the row has more cells than the header row" in out.stdout
+    assert "line 5: rejected: the row has 7 cells, the header row 6" in out.stdout
     assert "4 rows: 2 created, 0 updated, 0 unchanged, 2 rejected; 1 decisions changed" in out.stdout
     again = cli(db, "import", "--org", "acme", str(path), check=False).stdout
     assert "0 created, 0 updated, 2 unchanged, 2 rejected" in again
@@ -225,6 +225,13 @@ def test_cli_import_csv_with_mapping_and_export(tmp_path):
     jsonl.write_text('{"login": "dee@acme.test"}\nnot json\n')
     out = cli(db, "import", "--org", "acme", str(jsonl), "--mapping", str(mapping), check=False).stdout
     assert "line 2: rejected: invalid JSON" in out and "1 created" in out
+    # With a mapping too, a row whose cells do not line up with the header row is refused.
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("login,team\neve@acme.test,ops\nfay@acme.test\ngus@acme.test,ops,extra\n")
+    out = cli(db, "import", "--org", "acme", str(ragged), "--mapping", str(mapping), check=False).stdout
+    assert "line 3: rejected: the row has 1 cells, the header row 2" in out
+    assert "line 4: rejected: the row has 3 cells, the header row 2" in out
+    assert "3 rows: 1 created, 0 updated, 0 unchanged, 2 rejected" in out
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
