@@ -212,15 +212,17 @@ PYBIND11_MODULE(_core, m) {
       // batch while the previous one commits on another thread; batches commit in order. A commit
       // returns (created, updated, unchanged, [(line, reason) of each rejected row]).
       .def("import_prepare", [](Store& s, const std::string& slug, const std::string& kind, const std::string& rows,
-                                const std::string& key, bool dry_run) {
+                                const std::string& key, bool dry_run, bool replace_members) {
              scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
              return service.PrepareImport(TenantOf(s, slug), KindOf(kind), scimitar::scim::ParseUntrusted(rows, 128), key,
-                                         dry_run);
-           }, release())
+                                         dry_run, replace_members);
+           }, py::arg("slug"), py::arg("kind"), py::arg("rows"), py::arg("key"), py::arg("dry_run"),
+           py::arg("replace_members") = false, release())
       .def("import_commit", [](Store& s, const std::string& slug, scimitar::service::PreparedImport& batch) {
              scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
              auto summary = service.CommitImport(TenantOf(s, slug), batch);
-             return std::make_tuple(summary.created, summary.updated, summary.unchanged, std::move(summary.rejected));
+             return std::make_tuple(summary.created, summary.updated, summary.unchanged, std::move(summary.rejected),
+                                    summary.members_removed);
            }, release());
 
   py::class_<scimitar::service::PreparedImport, std::shared_ptr<scimitar::service::PreparedImport>>(

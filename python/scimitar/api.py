@@ -51,6 +51,8 @@ class ImportReport:
     decisions_changed: int = 0
     dry_run: bool = False
     rules: str = ""  # which rule set decided: its version, and whether the organization applied it
+    members_removed: int = 0  # group imports with replace_members: members the listed ones replaced
+    replace_members: bool = False
 
     @property
     def total(self) -> int:
@@ -60,6 +62,8 @@ class ImportReport:
         head = "dry run: would have " if self.dry_run else ""
         text = (f"{head}{self.total} rows: {self.created} created, {self.updated} updated, "
                 f"{self.unchanged} unchanged, {len(self.rejected)} rejected")
+        if self.replace_members:
+            text += f"; {self.members_removed} group members {'would be ' if self.dry_run else ''}removed"
         if not self.dry_run:
             text += f"; {self.decisions_changed} decisions changed"
         if self.total and self.unchanged == self.total:
@@ -230,13 +234,17 @@ class Org:
 
     def import_groups(self, rows: Iterable[dict] | Iterable[tuple[int, dict]], key: str = "displayName",
                       progress: bool | Callable[[int], None] = False, dry_run: bool = False,
-                      mapping: Optional[Callable[[dict], dict]] = None, batch_size: int = 500) -> ImportReport:
-        return self._import("Group", rows, key, progress, dry_run, mapping, batch_size)
+                      mapping: Optional[Callable[[dict], dict]] = None, batch_size: int = 500,
+                      replace_members: bool = False) -> ImportReport:
+        """Imports groups. A row's members are added to those the group has (members the IdP pushed
+        stay); with replace_members the listed members become the whole membership, and the report
+        counts the members that removed."""
+        return self._import("Group", rows, key, progress, dry_run, mapping, batch_size, replace_members)
 
-    def _import(self, kind, rows, key, progress, dry_run, mapping, batch_size) -> ImportReport:
+    def _import(self, kind, rows, key, progress, dry_run, mapping, batch_size, replace_members=False) -> ImportReport:
         from .importer import resource_from_row, Progress
         self.db.sync_rule_sets()
-        report = ImportReport(dry_run=dry_run, rules=self.db.rules_for(self.slug))
+        report = ImportReport(dry_run=dry_run, rules=self.db.rules_for(self.slug), replace_members=replace_members)
         events_before = self.db.store.event_count(self.slug)
         tick = progress if callable(progress) else (Progress() if progress else None)
         store = self.db.store
@@ -263,6 +271,7 @@ class Org:
                 report.updated += answer[1]
                 report.unchanged += answer[2]
                 report.rejected.extend(answer[3])
+                report.members_removed += answer[4]
             if tick:
                 tick(report.total)
 
@@ -272,7 +281,7 @@ class Org:
             text = _json.dumps(batch)
             batch.clear()
             in_flight.append(writer.submit(commit, preparer.submit(store.import_prepare, self.slug, kind, text,
-                                                                   key, dry_run)))
+                                                                   key, dry_run, replace_members)))
             while len(in_flight) > 2:
                 collect()
 

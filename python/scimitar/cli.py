@@ -121,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
                                                  "(default externalId; groups: displayName)")
     imp.add_argument("--groups", action="store_true", help="the file holds groups")
     imp.add_argument("--dry-run", action="store_true")
+    imp.add_argument("--replace-members", action="store_true",
+                     help="with --groups: a row's members become the group's whole membership (default: added)")
     imp.add_argument("--rules", default=None, help="rules folder (default ./rules if it exists)")
     imp.add_argument("--batch-size", type=int, default=500)
 
@@ -225,7 +227,8 @@ def _import(args: argparse.Namespace) -> int:
     try:
         if args.groups:
             report = org.import_groups(rows, key=args.key or "displayName", progress=progress, dry_run=args.dry_run,
-                                       mapping=mapping, batch_size=args.batch_size)
+                                       mapping=mapping, batch_size=args.batch_size,
+                                       replace_members=args.replace_members)
         else:
             report = org.import_users(rows, key=args.key or "externalId", progress=progress, dry_run=args.dry_run,
                                       mapping=mapping, batch_size=args.batch_size)

@@ -15,6 +15,7 @@
 // one-by-one writes, so that each row reports its own outcome. A row whose key (or userName)
 // repeats an earlier row of the batch waits for a later pass, so it sees the earlier row stored.
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <string_view>
 #include <unordered_set>
@@ -121,21 +122,31 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
       const ResourceRow& current = found->second[0].row;
       MemberChanges members;
       bool same_members = true;
+      size_t removed = 0;
       if (row.n.members) {
-        members.replace_all = true;
-        members.add = *row.n.members;
         std::vector<std::string> have, want = *row.n.members;
         for (const auto& m : members_now[current.id]) have.push_back(m.id);
         std::sort(have.begin(), have.end());
         std::sort(want.begin(), want.end());
         want.erase(std::unique(want.begin(), want.end()), want.end());
-        same_members = have == want;
+        std::vector<std::string> missing;  // listed, not yet members
+        std::set_difference(want.begin(), want.end(), have.begin(), have.end(), std::back_inserter(missing));
+        if (batch.replace_members) {
+          removed = have.size() - (want.size() - missing.size());
+          same_members = missing.empty() && removed == 0;
+          members.replace_all = true;
+          members.add = std::move(want);
+        } else {
+          same_members = missing.empty();
+          members.add = std::move(missing);
+        }
       }
       if (found->second[0].doc == row.n.doc && same_members) {
         result.outcome = ImportOutcome::Unchanged;
         continue;
       }
       result.outcome = ImportOutcome::Updated;
+      batch.members_removed += removed;
       if (!dry_run) updates.push_back(Update{&row, &current, std::move(members)});
     } catch (const ScimError& e) {
       Reject(result, e.what());
@@ -191,7 +202,8 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
 }  // namespace
 
 std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, ResourceKind kind, nlohmann::json rows,
-                                                           const std::string& key, bool dry_run) const {
+                                                           const std::string& key, bool dry_run,
+                                                           bool replace_members) const {
   auto types = TypesFor(t);
   const auto& type = types->Of(kind);
   const std::string name_attr = kind == ResourceKind::User ? "userName" : "displayName";
@@ -201,6 +213,7 @@ std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, Reso
   batch->kind = kind;
   batch->key = ImportKey{key, key == name_attr};
   batch->dry_run = dry_run;
+  batch->replace_members = replace_members;
   const ImportKey name_key{name_attr, true};
   std::shared_ptr<DecisionMaker> rules = store_.decision_maker();
   const bool transform = rules && rules->HasTransforms(t.slug, type.name);
@@ -259,6 +272,7 @@ ImportSummary ScimService::CommitImport(const Tenant& t, PreparedImport& batch) 
   std::vector<PreparedImport::Row> pending = std::move(batch.pending);
   while (!pending.empty()) pending = ImportPass(store_, t, batch, std::move(pending));
   ImportSummary summary;
+  summary.members_removed = batch.members_removed;
   for (auto& r : batch.results) {
     switch (r.outcome) {
       case ImportOutcome::Created: ++summary.created; break;

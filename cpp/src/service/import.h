@@ -32,6 +32,7 @@ struct ImportRowResult {
 // What CommitImport returns for a batch: counts, and each rejected row (line, reason) in row order.
 struct ImportSummary {
   size_t created = 0, updated = 0, unchanged = 0;
+  size_t members_removed = 0;  // group members dropped by rows that replace a membership
   std::vector<std::pair<long long, std::string>> rejected;
 };
 
@@ -49,6 +50,10 @@ struct PreparedImport {
   scim::ResourceKind kind{};
   ImportKey key;
   bool dry_run = false;
+  // Group rows that list members: false adds the listed members to those the group has (what the
+  // IdP pushed stays); true makes the list the whole membership.
+  bool replace_members = false;
+  size_t members_removed = 0;  // by replacing rows, counted at commit (also in a dry run)
   std::vector<ImportRowResult> results;  // one per row; rows rejected by validation are final already
   std::vector<Row> pending;      // the valid rows
   DecidedAhead ahead;

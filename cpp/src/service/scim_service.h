@@ -67,8 +67,11 @@ class ScimService {
   // CommitImport writes it (once: new rows together, in one transaction) and returns how many rows
   // were created, updated and unchanged, and each rejected row with its reason. A caller may prepare
   // batch N+1 while batch N commits, but must commit batches in order. With dry_run nothing is written.
+  // Group rows that list members add them to the group's members unless replace_members, which
+  // makes each listed membership the whole one (ImportSummary::members_removed counts the rest).
   std::shared_ptr<PreparedImport> PrepareImport(const Tenant& t, scim::ResourceKind kind, nlohmann::json rows,
-                                                const std::string& key, bool dry_run) const;
+                                                const std::string& key, bool dry_run,
+                                                bool replace_members = false) const;
   ImportSummary CommitImport(const Tenant& t, PreparedImport& batch) const;
 
   Response ServiceProviderConfig(const std::string& base_url) const;
