@@ -166,10 +166,16 @@ class Engine:
         A handler failure is recorded on the event, which is retried with backoff."""
         events = json.loads(store.claim_events_json(batch, 60))
         delivered = []
+        settings: dict[str, MappingProxyType] = {}  # per organization, read once per batch
         for e in events:
             rule_set = self.rule_set_for(e["org"])
             handlers = rule_set.handlers.get(e["type"], []) + rule_set.handlers.get("*", [])
-            ctx = Context(e["org"], {}, dt.datetime.now(dt.timezone.utc))
+            if not handlers:
+                delivered.append(e["id"])
+                continue
+            if e["org"] not in settings:
+                settings[e["org"]] = MappingProxyType(dict(store.settings(e["org"])))
+            ctx = Context(e["org"], settings[e["org"]], dt.datetime.now(dt.timezone.utc))
             event = {"id": e["id"], "type": e["type"], "org": e["org"], **e["payload"]}
             try:
                 for h in handlers:

@@ -84,3 +84,21 @@ def test_a_setting_change_from_another_process_recomputes_the_organization(serve
     cli(t.db, "org", "set", t.slug, "scim_sync=on")
     assert t.store.stale_decisions() == []
     assert len(outbox_events(t.db, t.slug)) == count
+
+
+def test_event_handlers_read_the_organizations_settings(rules_server, tmp_path):
+    log = tmp_path / "notified.jsonl"
+    t = rules_server({"rules.py": f'''
+import json
+from scimitar import rules
+
+@rules.on("member.provisioned")
+def notify(event, ctx):
+    with open({str(log)!r}, "a") as f:
+        f.write(json.dumps({{"user": event["userName"], "url": ctx.settings.get("notify_url")}}) + "\\n")
+'''})
+    t.store.set_setting(t.slug, "notify_url", "https://hooks.example.test/acme")
+    t.create_user("ann@hook.test")
+    wait_for(lambda: log.exists() and log.read_text().strip(), what="the handler to run")
+    assert [json.loads(x) for x in log.read_text().splitlines()] == [
+        {"user": "ann@hook.test", "url": "https://hooks.example.test/acme"}]
