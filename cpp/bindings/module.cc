@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "decisions/outcome.h"
 #include "decisions/settings.h"
 #include "py_decision_maker.h"
 #include "scim/json_text.h"
@@ -112,6 +113,17 @@ PYBIND11_MODULE(_core, m) {
       .def("mark_recomputed", [](Store& s, const std::string& slug, long long revision) {
              s.MarkRecomputed(OrgId(s, slug), revision);
            }, release())
+      // The core's comparison of two decisions' details (dry runs use it; storage uses it for events):
+      // the event a change from `before` to `after` emits, or None. Either may be "null" (no decision).
+      .def_static("event_for", [](const std::string& before, const std::string& after) -> std::optional<std::string> {
+             const nlohmann::json b = nlohmann::json::parse(before), a = nlohmann::json::parse(after);
+             const bool was = b.is_object() && b.value("provisioned", false);
+             const bool now = a.is_object() && a.value("provisioned", false);
+             const bool same = was && now && scimitar::decisions::SameOutcome(
+                 scimitar::decisions::OutcomeOf(true, b), scimitar::decisions::OutcomeOf(true, a));
+             const char* type = scimitar::decisions::EventFor(was, now, same);
+             return type ? std::optional<std::string>(type) : std::nullopt;
+           })
       .def_static("validate_setting", [](const std::string& k, const std::string& v) {
              return scimitar::decisions::ValidateSetting(k, v);
            })

@@ -309,11 +309,12 @@ def dry_run(store, org: str, candidate: RuleSet) -> dict:
             lines.append({"userName": user_name, "kind": "error", "line": f"! {user_name}: {result['error']}"})
             continue
         stored = current.get(u["id"])
-        before = _outcome({"provisioned": stored["provisioned"], **stored["detail"]}) if stored else None
-        after = _outcome(result)
-        if before == after:
+        stored_detail = {**stored["detail"], "provisioned": stored["provisioned"]} if stored else None
+        if store.event_for(json.dumps(stored_detail), json.dumps(result)) is None:  # the core's comparison
             counts["unchanged"] += 1
             continue
+        before = _outcome(stored_detail)
+        after = _outcome(result)
         kind, line = _diff_line(user_name, before, after)
         counts[kind] += 1
         lines.append({"userName": user_name, "kind": kind, "before": before, "after": after, "line": line})

@@ -19,6 +19,7 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include "decisions/outcome.h"
 #include "scim/filter.h"
 #include "scim/json_text.h"
 #include "scim/schema.h"
@@ -1330,12 +1331,7 @@ class SociStore final : public Store {
   }
 
   // The outcome that events are about: a change in any of these is a change of decision.
-  static nlohmann::json Outcome(bool provisioned, const nlohmann::json& d) {
-    return {{"provisioned", provisioned},
-            {"role", d.value("role", nlohmann::json())},
-            {"units", d.value("units", nlohmann::json::array())},
-            {"groups", d.value("groups", nlohmann::json::array())}};
-  }
+  static nlohmann::json Outcome(bool provisioned, const nlohmann::json& d) { return decisions::OutcomeOf(provisioned, d); }
 
   // Decisions and outbox events of one organization to write, collected over a chunk of users (see Flush).
   struct DecisionWrites {
@@ -1423,9 +1419,8 @@ class SociStore final : public Store {
     after.append(",\"role\":").append(role).append(",\"units\":").append(units) += '}';
     const bool was = prev && prev->provisioned;
     nlohmann::json before = was ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
-    const char* type = !was && provisioned ? "member.provisioned"
-                       : was && !provisioned ? "member.deprovisioned"
-                       : was && provisioned && before != scim::ParseValue(after) ? "member.changed" : nullptr;
+    const char* type = decisions::EventFor(
+        was, provisioned, was && provisioned && decisions::SameOutcome(before, scim::ParseValue(after)));
     if (!type) return out;
     out.event_type = type;
     std::string& payload = out.event_payload;
