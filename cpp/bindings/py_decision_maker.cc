@@ -87,14 +87,16 @@ bool PyDecisionMaker::HasTransforms(const std::string& org, const std::string& r
 }
 
 nlohmann::json PyDecisionMaker::Transform(const std::string& org, const std::string& resource_type,
-                                          const nlohmann::json& resource) {
+                                          const nlohmann::json& resource,
+                                          const std::map<std::string, std::string>& settings) {
   std::string text = scimitar::scim::DumpJson(resource);
+  const std::string settings_text = scimitar::scim::DumpJson(nlohmann::json(settings));
   std::string answer;
   {
     py::gil_scoped_acquire gil;
     try {
       answer = py::reinterpret_borrow<py::object>(engine_)
-                   .attr("transform_json")(org, resource_type, text)
+                   .attr("transform_json")(org, resource_type, text, settings_text)
                    .cast<std::string>();
     } catch (py::error_already_set& e) {
       // Reject (and any failing transform) refuses the write with 400; the detail is the rule's message.

@@ -25,7 +25,7 @@ class PyDecisionMaker final : public DecisionMaker {
   std::vector<std::string> DecideMany(const std::vector<DecisionInput>& inputs) override;
   bool HasTransforms(const std::string& org, const std::string& resource_type) override;
   nlohmann::json Transform(const std::string& org, const std::string& resource_type,
-                           const nlohmann::json& resource) override;
+                           const nlohmann::json& resource, const std::map<std::string, std::string>& settings) override;
 
  private:
   std::string CallJson(const char* method, const std::string& text, std::string& error);

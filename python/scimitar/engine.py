@@ -149,11 +149,11 @@ class Engine:
     def has_transforms(self, org: str, resource_type: str) -> bool:
         return bool(self.rule_set_for(org).transforms.get(resource_type))
 
-    def transform_json(self, org: str, resource_type: str, resource: str) -> bytes | str:
+    def transform_json(self, org: str, resource_type: str, resource: str, settings: str = "{}") -> bytes | str:
         rule_set = self.rule_set_for(org)
         if not rule_set.transforms.get(resource_type):
             return resource
-        ctx = Context(org, {}, dt.datetime.now(dt.timezone.utc))
+        ctx = Context(org, MappingProxyType(_json.loads(settings)), dt.datetime.now(dt.timezone.utc))
         try:
             with self._watchdog.limit(self._budget):
                 return _json.dumps(rule_set.transform(resource_type, _json.loads(resource), ctx))

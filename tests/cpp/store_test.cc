@@ -325,7 +325,10 @@ class FixedAnswer final : public DecisionMaker {
     return std::vector<std::string>(inputs.size(), answer_);
   }
   bool HasTransforms(const std::string&, const std::string&) override { return false; }
-  json Transform(const std::string&, const std::string&, const json& resource) override { return resource; }
+  json Transform(const std::string&, const std::string&, const json& resource,
+                 const std::map<std::string, std::string>&) override {
+    return resource;
+  }
 
  private:
   std::string answer_;
@@ -373,7 +376,10 @@ class TitleAndGroups final : public DecisionMaker {
     return out;
   }
   bool HasTransforms(const std::string&, const std::string&) override { return false; }
-  json Transform(const std::string&, const std::string&, const json& resource) override { return resource; }
+  json Transform(const std::string&, const std::string&, const json& resource,
+                 const std::map<std::string, std::string>&) override {
+    return resource;
+  }
 };
 
 TEST_P(StoreTest, ModifyManyReplacesDocumentsTogetherAndRecomputesDecisions) {

@@ -33,7 +33,10 @@ class NoRules : public scimitar::DecisionMaker {
     return std::vector<std::string>(inputs.size(), R"({"provisioned":false,"version":"fuzz"})");
   }
   bool HasTransforms(const std::string&, const std::string&) override { return false; }
-  nlohmann::json Transform(const std::string&, const std::string&, const nlohmann::json& r) override { return r; }
+  nlohmann::json Transform(const std::string&, const std::string&, const nlohmann::json& r,
+                           const std::map<std::string, std::string>&) override {
+    return r;
+  }
 };
 
 class FakeStore : public scimitar::Store {

@@ -102,3 +102,17 @@ def notify(event, ctx):
     wait_for(lambda: log.exists() and log.read_text().strip(), what="the handler to run")
     assert [json.loads(x) for x in log.read_text().splitlines()] == [
         {"user": "ann@hook.test", "url": "https://hooks.example.test/acme"}]
+
+
+def test_transforms_read_the_organizations_settings(rules_server):
+    t = rules_server({"rules.py": '''
+from scimitar import rules
+
+@rules.transform("User")
+def default_title(user, ctx):
+    user.setdefault("title", ctx.settings.get("default_title", "none"))
+    return user
+'''})
+    assert t.create_user("ann@transform.test")["title"] == "none"
+    t.store.set_setting(t.slug, "default_title", "Engineer")
+    assert t.create_user("bob@transform.test")["title"] == "Engineer"

@@ -37,10 +37,11 @@ class DecisionMaker {
   // Transform returns its input and callers may skip it.
   virtual bool HasTransforms(const std::string& org, const std::string& resource_type) = 0;
 
-  // Inbound payload of a "User" or "Group" write, before validation. Returns it (possibly changed);
-  // throws ScimError 400 when a rule rejects the write.
+  // Inbound payload of a "User" or "Group" write, before validation, with the organization's
+  // settings. Returns it (possibly changed); throws ScimError 400 when a rule rejects the write.
   virtual nlohmann::json Transform(const std::string& org, const std::string& resource_type,
-                                   const nlohmann::json& resource) = 0;
+                                   const nlohmann::json& resource,
+                                   const std::map<std::string, std::string>& settings) = 0;
 };
 
 }  // namespace scimitar

@@ -217,6 +217,7 @@ std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, Reso
   const ImportKey name_key{name_attr, true};
   std::shared_ptr<DecisionMaker> rules = store_.decision_maker();
   const bool transform = rules && rules->HasTransforms(t.slug, type.name);
+  const std::map<std::string, std::string> settings = transform ? store_.Settings(t.org_id) : std::map<std::string, std::string>{};
 
   std::vector<ImportRowResult>& results = batch->results;
   results.resize(rows.size());
@@ -228,7 +229,7 @@ std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, Reso
     try {
       nlohmann::json body = std::move(item.at("resource"));
       if (body.is_object() && !body.contains("schemas")) body["schemas"] = {type.core->id};
-      if (transform) body = rules->Transform(t.slug, type.name, body);
+      if (transform) body = rules->Transform(t.slug, type.name, body, settings);
       PreparedImport::Row row{i, scim::Normalize(type, body, /*require_schemas=*/true), "", "", "", ""};
       row.key = batch->key.Of(row.n.doc);
       if (row.key.empty()) throw InvalidValue("the row has no " + key);

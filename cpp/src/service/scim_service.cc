@@ -253,7 +253,8 @@ Response ScimService::Create(const Tenant& t, ResourceKind kind, const nlohmann:
 nlohmann::json ScimService::Transformed(const Tenant& t, const scim::ResourceTypeDef& type,
                                        const nlohmann::json& body) const {
   std::shared_ptr<DecisionMaker> rules = store_.decision_maker();
-  return rules ? rules->Transform(t.slug, type.name, body) : body;
+  if (!rules || !rules->HasTransforms(t.slug, type.name)) return body;
+  return rules->Transform(t.slug, type.name, body, store_.Settings(t.org_id));
 }
 
 Response ScimService::Modify(const Tenant& t, const scim::ResourceTypeDef& type, const std::string& id,
