@@ -242,8 +242,13 @@ def test_interrupted_import_leaves_whole_batches_and_rerun_completes(tmp_path, h
     path = tmp_path / "many.jsonl"
     path.write_text("".join(json.dumps({"externalId": str(i), "userName": f"k{i}@acme.test"}) + "\n"
                             for i in range(TOTAL)))
-    proc = subprocess.Popen([*scimitar_cmd(), "--db", db, "import", "--org", "acme", str(path), "--batch-size", "50"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # A mapping that takes its time keeps the import running until the signal comes: at full speed
+    # 20,000 rows can be done before the first committed row is seen.
+    slow = tmp_path / "slow_mapping.py"
+    slow.write_text("import time\n\ndef map_row(row):\n    time.sleep(0.0005)\n"
+                    "    return {'externalId': row['externalId'], 'userName': row['userName']}\n")
+    proc = subprocess.Popen([*scimitar_cmd(), "--db", db, "import", "--org", "acme", str(path), "--batch-size", "50",
+                             "--mapping", str(slow)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     done = scimitar.open(db).org("acme")
     deadline = time.time() + 60
     while time.time() < deadline and next(iter(done.users(page_size=1)), None) is None:
