@@ -6,14 +6,12 @@
 # is in build/fuzz/artifacts/<target>/ and the log in build/fuzz/logs/<target>.log.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 180 fuzz_filter fuzz_patch
-#
-# SCIMITAR_FUZZ_SKIP_KNOWN=1 makes the targets skip the findings already reported (docs/fuzzing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-20}"
 shift || true
-all=(fuzz_resource fuzz_filter fuzz_patch fuzz_bulk fuzz_query fuzz_json_text fuzz_import)
+all=(fuzz_resource fuzz_filter fuzz_patch fuzz_bulk fuzz_query fuzz_json_text fuzz_import fuzz_http)
 targets=("$@")
 (( ${#targets[@]} )) || targets=("${all[@]}")
 build=build/fuzz

@@ -113,3 +113,15 @@ TEST(RequestParser, ResetServesTheNextRequest) {
   ASSERT_EQ(two.state, ParseStep::State::Complete);
   EXPECT_EQ(two.request.path, "/b");
 }
+
+TEST(RequestParser, TheChunkedTrailerIsBoundedHoweverTheReadsSplitIt) {
+  ParserLimits limits;
+  limits.max_header_bytes = 1000;
+  const std::string raw = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-T: " +
+                          std::string(1500, 'v') + "\r\n\r\n";
+  EXPECT_EQ(AtOnce(raw, limits).status, 431);
+  EXPECT_EQ(ByteByByte(raw, limits).status, 431);
+  const std::string small = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-T: v\r\n\r\n";
+  EXPECT_EQ(AtOnce(small, limits).state, ParseStep::State::Complete);
+  EXPECT_EQ(ByteByByte(small, limits).state, ParseStep::State::Complete);
+}

@@ -46,5 +46,5 @@ static int Run(const uint8_t* data, size_t size) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  return fuzz::Guarded([&] { return Run(data, size); });
+  return Run(data, size);
 }

@@ -1,5 +1,6 @@
 // Shared pieces of the libFuzzer targets: resource types (standard, without the enterprise extension,
-// with declared extensions), fixed stored documents, the exception policy, and input splitting.
+// with declared extensions), fixed stored documents, input splitting and Fail. Any exception a target
+// does not catch escapes to libFuzzer, which reports it as a crash.
 #pragma once
 
 #include <cstddef>
@@ -7,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -152,45 +152,6 @@ inline std::vector<std::string> Fields(std::string_view data, size_t n, char sep
   out.emplace_back(data);
   out.resize(n);
   return out;
-}
-
-// Set SCIMITAR_FUZZ_SKIP_KNOWN=1 to skip input shapes of findings already reported (see
-// docs/fuzzing.md), so that a long run can look for other bugs. Off by default: the regression
-// seeds crash until the findings are fixed.
-inline bool SkipKnown() {
-  static const bool skip = [] {
-    const char* v = std::getenv("SCIMITAR_FUZZ_SKIP_KNOWN");
-    return v && *v && std::string_view(v) != "0";
-  }();
-  return skip;
-}
-
-// Finding filter-1: a filter number that std::stoll rejects (out of range, or a NUL inside the
-// word) escapes ParseFilter/ParsePatchPath as std::invalid_argument/std::out_of_range("stoll").
-inline bool KnownStoll(const std::logic_error& e) { return SkipKnown() && std::string_view(e.what()) == "stoll"; }
-
-// Finding sort-1: store::SortExpression dereferences null for a multi-valued complex attribute
-// without a "value" sub-attribute (sortBy=addresses).
-inline bool KnownSortNull(const scimitar::scim::AttrPath& path, const scimitar::scim::ResourceTypeDef& type) {
-  if (!SkipKnown()) return false;
-  try {
-    auto r = scimitar::scim::Resolve(type, path.schema, path.attr, path.sub, "invalidValue");
-    return r.attr && r.attr->multi && r.attr->type == scimitar::scim::AttrType::Complex && !r.sub && !r.attr->Sub("value");
-  } catch (const scimitar::ScimError&) {
-    return false;
-  }
-}
-
-// Runs one input; the exceptions of known findings are swallowed under SkipKnown(), any other
-// exception escapes (libFuzzer reports it as a crash).
-template <typename F>
-int Guarded(F&& run) {
-  try {
-    return run();
-  } catch (const std::logic_error& e) {
-    if (KnownStoll(e)) return 0;
-    throw;
-  }
 }
 
 // An invariant of the code under test does not hold: report and abort so libFuzzer saves the input.

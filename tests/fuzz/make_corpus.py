@@ -233,5 +233,74 @@ def import_rows():
     write(t, "bad-key", 0x04, users[:1])
 
 
+def http():
+    """fuzz_http seeds: byte 0 (limits; the split count is set from the list), byte 1 (small-limit
+    parameters), the split bytes, then the connection's bytes. Requests as Entra ID and Okta send them."""
+    t = "fuzz_http"
+    host = "Host: scim.example.com\r\n"
+    entra_ua = "User-Agent: Microsoft.Identity.Provisioning\r\n"
+    okta_ua = "User-Agent: Okta SCIM Client 1.0.0\r\n"
+    auth = "Authorization: Bearer 4b0d9f8e-secret-token\r\n"
+    scim = "Content-Type: application/scim+json; charset=utf-8\r\nAccept: application/scim+json\r\n"
+
+    def req(method, target, body=None, extra="", version="HTTP/1.1", ua=entra_ua, chunked=None):
+        head = f"{method} {target} {version}\r\n{host}{ua}{auth}"
+        if body is not None:
+            head += scim
+        if chunked is not None:
+            data = body.encode()
+            parts = [data[i:i + chunked] for i in range(0, len(data), chunked)]
+            enc = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in parts) + b"0\r\n\r\n"
+            return (head + extra + "Transfer-Encoding: chunked\r\n\r\n").encode() + enc
+        if body is not None:
+            data = body.encode()
+            return (head + extra + f"Content-Length: {len(data)}\r\n\r\n").encode() + data
+        return (head + extra + "\r\n").encode()
+
+    def body(v):
+        return json.dumps(v, separators=(",", ":"))
+
+    filt = "/scim/v2/Users?filter=userName+eq+%22Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1%40contoso.com%22"
+    patch = body(ops({"op": "Replace", "path": "active", "value": "False"},
+                     {"op": "Add", "path": 'emails[type eq "work"].value', "value": "a@contoso.com"}))
+    okta_patch = body(ops({"op": "add", "path": "members", "value": [{"value": UID, "display": "isabella@example.com"}]}))
+    seeds = {
+        "entra-get-filter": (0x00, 0, [0], req("GET", filt)),
+        "entra-get-filter-split": (0x08, 0, [3, 17, 0, 64], req("GET", filt)),
+        "okta-get-filter-paging": (0x04, 0, [5, 200],
+                                   req("GET", "/scim/v2/Users?filter=userName%20eq%20%22isabella%40example.com%22&startIndex=1&count=100", ua=okta_ua)),
+        "okta-get-groups": (0x00, 0, [1], req("GET", "/scim/v2/Groups?filter=displayName%20eq%20%22Test%20SCIMv2%22&excludedAttributes=members", ua=okta_ua)),
+        "entra-post-user": (0x04, 0, [40, 0x82], req("POST", "/scim/v2/Users", body(ENTRA_USER))),
+        "okta-post-user": (0x08, 0, [7, 0, 100, 0x81], req("POST", "/scim/v2/Users", body(OKTA_USER), ua=okta_ua)),
+        "entra-patch-user": (0x00, 0, [9], req("PATCH", f"/scim/v2/Users/{UID}", patch)),
+        "okta-patch-group": (0x04, 0, [2, 50], req("PATCH", f"/scim/v2/Groups/{GID}", okta_patch, ua=okta_ua)),
+        "okta-put-user-chunked": (0x08, 0, [11, 3, 0, 90], req("PUT", f"/scim/v2/Users/{UID}", body(OKTA_USER), ua=okta_ua, chunked=64)),
+        "entra-post-chunked-small": (0x01, 0, [1, 2], req("POST", "/scim/v2/Groups", body(ENTRA_GROUP), chunked=16)),
+        "expect-continue": (0x04, 0, [10, 0x84], req("POST", "/scim/v2/Users", body(OKTA_USER), "Expect: 100-continue\r\n", ua=okta_ua)),
+        "expect-continue-chunked": (0x08, 0, [30, 0, 7, 0x83], req("POST", "/scim/v2/Bulk", body({"schemas": [BULK], "Operations": []}),
+                                                                 "Expect: 100-Continue\r\n", chunked=8)),
+        "pipelined-get-get": (0x04, 0, [20, 33], req("GET", "/scim/v2/Users/" + UID) + req("GET", "/scim/v2/ServiceProviderConfig")),
+        "pipelined-patch-delete": (0x08, 0, [0, 60, 1, 0x85], req("PATCH", f"/scim/v2/Users/{UID}", patch) +
+                                   req("DELETE", f"/scim/v2/Users/{UID}", extra="Connection: close\r\n")),
+        "pipelined-chunked-then-get": (0x04, 0, [13, 0x81], req("POST", "/scim/v2/Users", body(OKTA_USER), chunked=100) +
+                                       req("GET", "/scim/v2/Schemas")),
+        "http10-keep-alive": (0x04, 0, [4, 0x81], req("GET", "/scim/v2/Users?count=1", extra="Connection: keep-alive\r\n", version="HTTP/1.0") +
+                              req("GET", "/scim/v2/Users?startIndex=2&count=1", version="HTTP/1.0")),
+        "http10-post": (0x00, 0, [0x82], req("POST", "/scim/v2/Users", body(OKTA_USER), version="HTTP/1.0", ua=okta_ua)),
+        "leading-crlf-bare-lf": (0x04, 0, [1, 30], b"\r\n\r\nGET /scim/v2/Users HTTP/1.1\nHost: x\n\n"),
+        "no-host-trailer": (0x04, 0, [5, 9], b"POST /scim/v2/Users HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            b"5;ext=1\r\n{\"a\":\r\n2\r\n1}\r\n0\r\nX-Trailer: y\r\n\r\n"),
+        "small-limits-body": (0x02 | 0xA0, 0x95, [3, 0x81], req("POST", "/scim/v2/Users", body(OKTA_USER), ua=okta_ua)),
+        "small-limits-head": (0x06, 0x40, [2, 40], req("GET", filt)),
+        "small-limits-chunked": (0x03 | 0x80, 0, [6, 6], req("PUT", f"/scim/v2/Groups/{GID}", body(ENTRA_GROUP), chunked=10)),
+        "bad-cl-te": (0x00, 0, [0x81], b"POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        "bad-version": (0x00, 0, [0x81], b"GET /scim/v2/Users HTTP/2.0\r\nHost: x\r\n\r\n"),
+        "x-forwarded-proto": (0x00, 0, [0x81], req("GET", "/scim/v2/Users/" + UID, extra="X-Forwarded-Proto: https\r\nIf-None-Match: W/\"3\"\r\n")),
+    }
+    for name, (sel, param, splits, stream) in seeds.items():
+        sel = (sel & ~0x1C) | (len(splits) - 1) << 2  # bits 2-4: the split count
+        write(t, name, None, bytes([sel, param] + splits) + stream)
+
+
 if __name__ == "__main__":
-    resource(); filters(); patches(); bulk(); query(); json_text(); import_rows()
+    resource(); filters(); patches(); bulk(); query(); json_text(); import_rows(); http()

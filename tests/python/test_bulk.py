@@ -88,3 +88,21 @@ def test_root_search_pages_across_users_and_groups(tenant):
     users_only = tenant.post("/.search", {**body, "filter": 'userName sw "r1"'}).json()
     assert users_only["totalResults"] == 1
     assert_scim_error(tenant.post("/.search", {**body, "filter": 'nosuch eq "x"'}), 400, "invalidFilter")
+
+
+def test_references_that_cannot_resolve_fail_alone(tenant):
+    """An empty bulkId reference answered 500 for the whole request (found by fuzz_bulk), after the
+    operations before it were committed; a reference to a DELETE waited as if it were circular."""
+    body = {"schemas": [BULK], "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "ok", "data": {"schemas": [USER_URN], "userName": "ok@bulkref.test"}},
+        {"method": "PUT", "path": "/Users/bulkId:", "data": {"schemas": [USER_URN], "userName": "x@bulkref.test"}},
+        {"method": "DELETE", "path": "/Users/bulkId:ok", "bulkId": "gone"},
+        {"method": "PATCH", "path": "/Users/bulkId:gone", "data": {"schemas": [PATCH_URN], "Operations": [
+            {"op": "replace", "path": "title", "value": "t"}]}},
+    ]}
+    r = tenant.post("/Bulk", body)
+    assert r.status_code == 200, r.text
+    ops = r.json()["Operations"]
+    assert [o["status"] for o in ops] == ["201", "409", "204", "409"]
+    assert "no operation has bulkId ''" in ops[1]["response"]["detail"]
+    assert "created no resource" in ops[3]["response"]["detail"]

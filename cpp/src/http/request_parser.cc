@@ -206,6 +206,7 @@ ParseStep RequestParser::FrameChunkedBody(std::string_view buffer) {
         p = nl + 1;
         chunk_left_ = size;
         chunk_ = size == 0 ? Chunk::Trailer : Chunk::Data;
+        if (size == 0) trailer_start_ = p;
         break;
       }
       case Chunk::Data: {
@@ -231,11 +232,11 @@ ParseStep RequestParser::FrameChunkedBody(std::string_view buffer) {
         break;
       }
       case Chunk::Trailer: {
+        // The whole trailer counts against the head's bound, however the reads split it.
         size_t nl = buffer.find('\n', p);
-        if (nl == std::string_view::npos) {
-          if (buffer.size() - p > limits_.max_header_bytes) return Reject(431, "the chunked trailer is too large");
-          return need_more();
-        }
+        if ((nl == std::string_view::npos ? buffer.size() : nl) - trailer_start_ > limits_.max_header_bytes)
+          return Reject(431, "the chunked trailer is larger than " + std::to_string(limits_.max_header_bytes) + " bytes");
+        if (nl == std::string_view::npos) return need_more();
         const bool blank = nl == p || (nl == p + 1 && buffer[p] == '\r');
         p = nl + 1;
         if (blank) return Finish(p);

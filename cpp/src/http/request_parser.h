@@ -73,6 +73,7 @@ class RequestParser {
   enum class Chunk { Size, Data, DataEnd, Trailer } chunk_ = Chunk::Size;
   size_t chunk_pos_ = 0;
   size_t chunk_left_ = 0;
+  size_t trailer_start_ = 0;  // where the trailer begins, once the last chunk is read
 };
 
 }  // namespace scimitar::http

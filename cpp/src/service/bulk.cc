@@ -3,6 +3,7 @@
 // after the operations it refers to; references that can never resolve (unknown, failed, circular)
 // fail that operation with a clear error.
 #include <cctype>
+#include <optional>
 #include <set>
 
 #include "scim/schema.h"
@@ -129,21 +130,22 @@ Response ScimService::Bulk(const Tenant& t, const nlohmann::json& body, const st
         later.push_back(std::move(op));
         continue;
       }
-      std::string blocked_by;
+      std::optional<std::string> blocked_by;  // a reference that can never resolve ("" included)
       bool waiting = false;
       for (const auto& ref : op.refs) {
         if (ids.count(ref)) continue;
         if (!declared.count(ref) || failed.count(ref)) blocked_by = ref;
         else waiting = true;
       }
-      if (blocked_by.empty() && waiting) {
+      if (!blocked_by && waiting) {
         later.push_back(std::move(op));
         continue;
       }
       progressed = true;
-      if (!blocked_by.empty()) {
-        std::string why = declared.count(blocked_by) ? "the operation with bulkId '" + blocked_by + "' failed"
-                                                     : "no operation has bulkId '" + blocked_by + "'";
+      if (blocked_by) {
+        std::string why = declared.count(*blocked_by)
+                              ? "the operation with bulkId '" + *blocked_by + "' failed or created no resource"
+                              : "no operation has bulkId '" + *blocked_by + "'";
         nlohmann::json e = ErrorBody(409, "invalidValue", why);
         record(op, 409, nullptr, &e);
         if (!op.bulk_id.empty()) failed.insert(op.bulk_id);
@@ -155,9 +157,12 @@ Response ScimService::Bulk(const Tenant& t, const nlohmann::json& body, const st
         op.path = op.path.substr(0, at + 1) + ids.at(op.path.substr(at + 8));
       try {
         Response r = RunBulkOperation(t, op.method, op.path, op.data, op.version, base_url);
-        if (!op.bulk_id.empty())  // the resource's id ends its Location
+        if (!op.bulk_id.empty()) {  // the resource's id ends its Location
           if (auto it = r.headers.find("Location"); it != r.headers.end())
             ids[op.bulk_id] = it->second.substr(it->second.rfind('/') + 1);
+          else
+            failed.insert(op.bulk_id);  // a DELETE or a 204 PATCH: nothing to refer to
+        }
         record(op, r.status, &r, nullptr);
       } catch (const ScimError& e) {
         nlohmann::json err = ErrorBody(e.status(), e.scim_type(), e.what());
