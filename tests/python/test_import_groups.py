@@ -4,20 +4,12 @@ removing and deprovisioning the members the IdP had pushed)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import scimitar
-from support import scimitar_cmd
+from test_rules_server import cli as run
 
 REPO_RULES = str(Path(__file__).resolve().parents[2] / "rules")
-
-
-def run(db, *args, check=True):
-    r = subprocess.run([*scimitar_cmd(), "--db", db, *args], capture_output=True, text=True, timeout=120)
-    if check:
-        assert r.returncode == 0, r.stderr
-    return r
 
 
 def test_group_import_adds_members_unless_told_to_replace(tmp_path):

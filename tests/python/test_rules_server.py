@@ -18,8 +18,8 @@ from support import PATCH_URN, USER_URN, ServerProcess, Tenant, assert_scim_erro
 REPO_RULES = str(Path(__file__).resolve().parents[2] / "rules")
 
 
-def cli(db, *args, check=True):
-    r = subprocess.run([*scimitar_cmd(), "--db", db, *args], capture_output=True, text=True, timeout=60)
+def cli(db, *args, check=True, cwd=None):
+    r = subprocess.run([*scimitar_cmd(), "--db", db, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
     if check:
         assert r.returncode == 0, r.stderr
     return r
