@@ -248,7 +248,10 @@ def test_interrupted_import_leaves_whole_batches_and_rerun_completes(tmp_path, h
     slow.write_text("import time\n\ndef map_row(row):\n    time.sleep(0.0005)\n"
                     "    return {'externalId': row['externalId'], 'userName': row['userName']}\n")
     proc = subprocess.Popen([*scimitar_cmd(), "--db", db, "import", "--org", "acme", str(path), "--batch-size", "50",
-                             "--mapping", str(slow)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--mapping", str(slow)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            # A shell that started us in the background (nohup, `&`) leaves SIGINT
+                            # ignored, and the child would inherit that: Ctrl-C must reach it.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     done = scimitar.open(db).org("acme")
     deadline = time.time() + 60
     while time.time() < deadline and next(iter(done.users(page_size=1)), None) is None:
