@@ -125,3 +125,20 @@ TEST(RequestParser, TheChunkedTrailerIsBoundedHoweverTheReadsSplitIt) {
   EXPECT_EQ(AtOnce(small, limits).state, ParseStep::State::Complete);
   EXPECT_EQ(ByteByByte(small, limits).state, ParseStep::State::Complete);
 }
+
+TEST(RequestParser, HeadLinesPocoCouldReadDifferentlyAreRefused) {
+  // Each would let Poco and the framing disagree about a header (request smuggling shapes).
+  for (const std::string& raw : {
+           std::string("POST /x HTTP/1.1\r\nHost: a\r\n\rZ\r\nContent-Length: 4\r\n\r\nGET "),
+           std::string("POST /x HTTP/1.1\r\nContent-Length : 4\r\n\r\nGET "),
+           std::string("POST /x HTTP/1.1\r\nX: a\r\n folded\r\n\r\n"),
+           std::string("POST /x HTTP/1.1\r\nno colon here\r\n\r\n"),
+           std::string("POST /x HTTP/1.1\r\nX: a\rb\r\n\r\n"),
+           std::string("POST /x\r HTTP/1.1\r\n\r\n"),
+       }) {
+    ParseStep step = AtOnce(raw);
+    EXPECT_EQ(step.state, ParseStep::State::Reject) << raw;
+    EXPECT_EQ(step.status, 400) << raw;
+  }
+  EXPECT_EQ(AtOnce("GET /x HTTP/1.1\r\nX-Empty:\r\nHost: h\r\n\r\n").state, ParseStep::State::Complete);
+}

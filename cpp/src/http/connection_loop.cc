@@ -116,7 +116,10 @@ void ConnectionLoop::EventThread() {
     for (int i = 0; i < n; ++i) {
       const uint64_t id = events[static_cast<size_t>(i)].data.u64;
       if (id == kListenId) {
-        AcceptAll();
+        try {
+          AcceptAll();
+        } catch (...) {  // out of memory: the connection being accepted is dropped
+        }
       } else if (id == kWakeId) {
         uint64_t count;
         [[maybe_unused]] ssize_t r = read(wake_fd_, &count, sizeof count);
@@ -282,6 +285,12 @@ void ConnectionLoop::Advance(Conn& c) {
   }
   switch (step.state) {
     case ParseStep::State::NeedMore:
+      // A request that fills the read bound unframed (a chunked body of tiny chunks, say) would
+      // wait for bytes it never reads: refuse it as too large.
+      if (c.in.size() >= options_.parser.max_header_bytes + options_.parser.max_body_bytes + kReadChunk) {
+        Refuse(c, 413, "the request is larger than the server reads ahead for one request");
+        return;
+      }
       if (c.phase == Conn::Phase::Idle && c.parser.Started(c.in)) {
         c.phase = Conn::Phase::Reading;
         c.deadline = Clock::now() + options_.request_timeout;
@@ -310,10 +319,10 @@ void ConnectionLoop::Advance(Conn& c) {
     c.out.clear();
     c.out_done = 0;
   }
-  c.phase = Conn::Phase::Busy;
   {
     std::lock_guard<std::mutex> lock(work_mu_);
     work_.push_back(&c);
+    c.phase = Conn::Phase::Busy;  // only once a worker can have it
   }
   work_cv_.notify_one();
 }
@@ -356,6 +365,9 @@ void ConnectionLoop::AfterAnswer(Conn& c) {
   }
   c.phase = Conn::Phase::Idle;
   c.deadline = Clock::now() + options_.idle_timeout;
+  // An idle connection keeps no large buffer from its last request.
+  if (c.out.capacity() > kReadChunk) std::string().swap(c.out);
+  if (c.in.empty() && c.in.capacity() > kReadChunk) std::string().swap(c.in);
   if (c.readable) {
     c.readable = false;
     Read(c);
@@ -399,13 +411,18 @@ void ConnectionLoop::TakeReturned() {
     back.swap(returned_);
   }
   for (Conn* c : back) {
-    if (c->broken) {
-      Close(*c);
-      continue;
+    const uint64_t id = c->id;  // c may be gone by the time a handler below runs
+    try {
+      if (c->broken) {
+        Close(*c);
+        continue;
+      }
+      c->phase = Conn::Phase::Writing;
+      c->deadline = Clock::now() + options_.write_timeout;
+      if (Flush(*c)) AfterAnswer(*c);
+    } catch (...) {  // out of memory, say: this connection goes
+      if (auto it = conns_.find(id); it != conns_.end() && it->second->phase != Conn::Phase::Busy) Close(*it->second);
     }
-    c->phase = Conn::Phase::Writing;
-    c->deadline = Clock::now() + options_.write_timeout;
-    if (Flush(*c)) AfterAnswer(*c);
   }
 }
 
@@ -420,11 +437,15 @@ void ConnectionLoop::Sweep(Clock::time_point now) {
   for (auto& [id, c] : conns_)
     if (c->phase != Conn::Phase::Busy && now >= c->deadline) expired.push_back(c.get());
   for (Conn* c : expired) {
-    if (c->phase == Conn::Phase::Reading)
-      Refuse(*c, 408,
-             "the request did not arrive within " + Seconds(options_.request_timeout) + " s");
-    else
-      Close(*c);
+    const uint64_t id = c->id;
+    try {
+      if (c->phase == Conn::Phase::Reading)
+        Refuse(*c, 408, "the request did not arrive within " + Seconds(options_.request_timeout) + " s");
+      else
+        Close(*c);
+    } catch (...) {
+      if (auto it = conns_.find(id); it != conns_.end()) Close(*it->second);
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/URI.h>
 
+#include <algorithm>
 #include <sstream>
 #include <vector>
 
@@ -21,11 +22,49 @@ std::string Trimmed(std::string_view s) {
   return b == std::string_view::npos ? std::string() : std::string(s.substr(b, e - b + 1));
 }
 
-std::vector<std::string> AllValues(const Poco::Net::HTTPRequest& req, const std::string& name) {
-  std::vector<std::string> out;
-  for (const auto& [k, v] : req)
-    if (scim::EqualsIgnoreCase(k, name)) out.push_back(Trimmed(v));
-  return out;
+bool IsTokenChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// The head's header lines, checked strictly before Poco reads them, so that Poco and this framing
+// can never disagree about where the header fields end or what they say: every line ends in LF
+// (optionally CRLF) with no other CR, has a token name followed directly by ':', and is not a
+// folded continuation. The framing headers' values are collected from these raw bytes.
+bool StrictHeaderLines(std::string_view head, std::vector<std::string>& encodings, std::vector<std::string>& lengths,
+                       std::string& why) {
+  size_t start = head.find('\n');
+  std::string_view request_line = head.substr(0, start);
+  if (!request_line.empty() && request_line.back() == '\r') request_line.remove_suffix(1);
+  if (start == std::string_view::npos || request_line.find('\r') != std::string_view::npos) {
+    why = "a bare CR in the request line";
+    return false;
+  }
+  for (++start; start < head.size();) {
+    size_t end = head.find('\n', start);
+    std::string_view line = head.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // the blank line that ends the head
+    if (line.find('\r') != std::string_view::npos) {
+      why = "a bare CR in a header field";
+      return false;
+    }
+    if (line.front() == ' ' || line.front() == '\t') {
+      why = "a folded header field (obs-fold)";
+      return false;
+    }
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0 ||
+        !std::all_of(line.begin(), line.begin() + static_cast<long>(colon), IsTokenChar)) {
+      why = "a header field without a token name followed by ':'";
+      return false;
+    }
+    const std::string name = scim::ToLower(std::string(line.substr(0, colon)));
+    if (name == "transfer-encoding") encodings.push_back(Trimmed(line.substr(colon + 1)));
+    if (name == "content-length") lengths.push_back(Trimmed(line.substr(colon + 1)));
+  }
+  return true;
 }
 
 bool HasToken(const std::string& list, const std::string& token) {
@@ -122,6 +161,9 @@ ParseStep RequestParser::Parse(std::string_view buffer, const std::string& defau
 }
 
 ParseStep RequestParser::ParseHead(std::string_view head, const std::string& default_host) {
+  std::vector<std::string> encodings, lengths;
+  std::string why;
+  if (!StrictHeaderLines(head, encodings, lengths, why)) return Reject(400, "malformed request head: " + why);
   Poco::Net::HTTPRequest req;
   try {
     req.setFieldLimit(static_cast<int>(limits_.max_headers));
@@ -154,8 +196,6 @@ ParseStep RequestParser::ParseHead(std::string_view head, const std::string& def
   const std::string host = req.get("Host", "");
   request_.base = scheme + "://" + (host.empty() ? default_host : host);
 
-  const std::vector<std::string> encodings = AllValues(req, "Transfer-Encoding");
-  const std::vector<std::string> lengths = AllValues(req, "Content-Length");
   if (!encodings.empty()) {
     // Both framings at once is how requests are smuggled past a proxy: refuse it.
     if (!lengths.empty()) return Reject(400, "a request may not carry both Transfer-Encoding and Content-Length");

@@ -98,6 +98,9 @@ void Server::Stop() {
 
 int Server::port() const { return impl_->port; }
 const std::string& Server::host() const { return impl_->options.host; }
-size_t Server::open_connections() const { return impl_->loop ? impl_->loop->open_connections() : 0; }
+size_t Server::open_connections() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->loop ? impl_->loop->open_connections() : 0;
+}
 
 }  // namespace scimitar
