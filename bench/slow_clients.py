@@ -17,7 +17,6 @@ venv's; give an older build's to compare). BENCH_USERS (default 10000), BENCH_LO
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import resource
 import shutil
@@ -31,7 +30,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-import scimitar
+from bench_support import seed_org, stop
 
 USERS = int(os.environ.get("BENCH_USERS", "10000"))
 LOOKUPS = int(os.environ.get("BENCH_LOOKUPS", "200"))
@@ -177,16 +176,7 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="scimitar-slow-")
     try:
         db_url = f"sqlite:///{work}/bench.db"
-        store = scimitar.open_store(db_url, pool_size=2)
-        store.create_org("bench", "Bench")
-        store.create_member("bench", "owner@bench.test", "owner")
-        _, token = store.create_token("bench", "owner@bench.test", "bench")
-        rows = [{"line": i, "resource": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                                          "userName": f"user{i}@bench.test"}} for i in range(USERS)]
-        for start in range(0, USERS, 1000):
-            batch = store.import_prepare("bench", "User", json.dumps(rows[start:start + 1000]), "userName", False)
-            store.import_commit("bench", batch)
-        del store
+        token = seed_org(db_url, "bench", USERS)
         proc, host, port = start_server(exe, db_url)
         print(f"{exe}: {USERS} users on SQLite, {LOOKUPS} sequential lookups per scenario")
         print(f"{'scenario':<14}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'failed':>8}")
@@ -212,11 +202,7 @@ def main() -> None:
                   f"answered, {m['failed_clients']} clients failed ({m['resets']} resets), "
                   f"p50 {m['p50'] * 1000:.1f} ms, p99 {m['p99'] * 1000:.1f} ms, {m['wall']:.1f} s in all")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

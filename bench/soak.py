@@ -28,7 +28,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
-import scimitar
+from bench_support import USER_URN, seed_org
+from bench_support import stop as stop_process
 
 USERS = 10_000
 GROUP_MEMBERS = 1_000
@@ -37,7 +38,6 @@ THREADS = 8  # per process: 16 connections in all
 PEAK_SECONDS = float(os.environ.get("PEAK_SECONDS", "20"))
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "1800"))
 SAMPLE_SECONDS = float(os.environ.get("SAMPLE_SECONDS", "30"))
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -144,16 +144,7 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="scimitar-soak-")
     try:
         db_url = f"sqlite:///{work}/soak.db"
-        store = scimitar.open_store(db_url, pool_size=2)
-        store.create_org("soak", "Soak")
-        store.create_member("soak", "owner@soak.test", "owner")
-        _, token = store.create_token("soak", "owner@soak.test", "soak")
-        rows = [{"line": i, "resource": {"schemas": [USER_URN], "userName": f"user{i}@soak.test"}}
-                for i in range(USERS)]
-        for start in range(0, USERS, 1000):
-            batch = store.import_prepare("soak", "User", json.dumps(rows[start:start + 1000]), "userName", False)
-            store.import_commit("soak", batch)
-        del store
+        token = seed_org(db_url, "soak", USERS)
         server = subprocess.Popen([exe, "--db", db_url, "serve", "--port", "0", "--rules", str(ROOT / "rules")],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=work)
         first = server.stdout.readline().strip()
@@ -214,11 +205,7 @@ def main() -> None:
             if stderr_tail:
                 print(f"server stderr: {len(stderr_tail)} lines, last: {stderr_tail[-1].rstrip()}")
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_process(server)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -99,7 +99,7 @@ class Database:
     def rules_for(self, slug: str) -> str:
         """Which rule set decides `slug` in this process, in words."""
         rule_set = self.engine.rule_set_for(slug)
-        if slug in json.loads(self.store.rule_sets_json()):
+        if self.engine.has_applied(slug):
             return f"rule set {rule_set.version} (applied to '{slug}')"
         return (f"rule set {rule_set.version} from {rule_set.source} ('{slug}' has no rule set applied; "
                 f"a server with another --rules folder decides it differently)")

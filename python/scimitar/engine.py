@@ -96,6 +96,10 @@ class Engine:
     def rule_set_for(self, org: str) -> RuleSet:
         return self._per_org.get(org, self._default)
 
+    def has_applied(self, org: str) -> bool:
+        """Whether `org` is decided by a rule set applied to it (not the default)."""
+        return org in self._per_org
+
     def reload_default(self, folder: str) -> Optional[str]:
         """Loads `folder`; swaps it in if it loads. Returns the error (and keeps the old set) if not."""
         try:

@@ -469,27 +469,24 @@ def test_two_servers_on_one_postgres_race_without_duplicates_or_lost_updates(tmp
         ops.append(("remove", uid, a_ if k % 2 else b_))
     for k, uid in enumerate(second):
         ops.append(("add", uid, b_ if k % 2 else a_))
-    random.Random(7).shuffle(ops)
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        done = list(pool.map(lambda o: (o, o[2].remove_member(gid, o[1]) if o[0] == "remove"
-                                        else o[2].add_members(gid, o[1])), ops))
-    for (op, uid, _), a in done:
-        if a.ok:
-            (expected.discard if op == "remove" else expected.add)(uid)
-        else:
-            problems.append(f"concurrent member {op}: {a.short()}")
+
+    def run_round(round_ops, seed, label):
+        """Runs (op, user id, client) member changes concurrently; `expected` follows the answered ones."""
+        random.Random(seed).shuffle(round_ops)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            done = list(pool.map(lambda o: (o, o[2].remove_member(gid, o[1]) if o[0] == "remove"
+                                            else o[2].add_members(gid, o[1])), round_ops))
+        for (op, uid, _), a in done:
+            if a.ok:
+                (expected.discard if op == "remove" else expected.add)(uid)
+            else:
+                problems.append(f"concurrent member {op}{label}: {a.short()}")
+
+    run_round(ops, 7, "")
     # A second round on the same users: put the removed back, take the added out.
     ops2 = [("add", uid, a_ if k % 2 else b_) for k, uid in enumerate(first)] + \
            [("remove", uid, b_ if k % 2 else a_) for k, uid in enumerate(second[: len(second) // 2])]
-    random.Random(8).shuffle(ops2)
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        done = list(pool.map(lambda o: (o, o[2].remove_member(gid, o[1]) if o[0] == "remove"
-                                        else o[2].add_members(gid, o[1])), ops2))
-    for (op, uid, _), a in done:
-        if a.ok:
-            (expected.discard if op == "remove" else expected.add)(uid)
-        else:
-            problems.append(f"concurrent member {op} (round 2): {a.short()}")
+    run_round(ops2, 8, " (round 2)")
     for client, label in ((a_, "server one"), (b_, "server two")):
         final = client.member_ids(gid)
         if final != expected:

@@ -71,6 +71,10 @@ ConnectionLoop::ConnectionLoop(int listen_fd, LoopOptions options, Handler handl
 
 ConnectionLoop::~ConnectionLoop() { Stop(); }
 
+size_t ConnectionLoop::ReadCap() const {
+  return options_.parser.max_header_bytes + options_.parser.max_body_bytes + kReadChunk;
+}
+
 void ConnectionLoop::Start() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) Fail("epoll_create1");
@@ -248,8 +252,7 @@ void ConnectionLoop::OnEvent(Conn& c, uint32_t events) {
 }
 
 void ConnectionLoop::Read(Conn& c) {
-  // A bound on what is buffered ahead of the request being framed; the kernel holds the rest.
-  const size_t cap = options_.parser.max_header_bytes + options_.parser.max_body_bytes + kReadChunk;
+  const size_t cap = ReadCap();
   char buf[kReadChunk];
   while (c.in.size() < cap) {
     const ssize_t n = recv(c.fd, buf, sizeof buf, 0);
@@ -287,7 +290,7 @@ void ConnectionLoop::Advance(Conn& c) {
     case ParseStep::State::NeedMore:
       // A request that fills the read bound unframed (a chunked body of tiny chunks, say) would
       // wait for bytes it never reads: refuse it as too large.
-      if (c.in.size() >= options_.parser.max_header_bytes + options_.parser.max_body_bytes + kReadChunk) {
+      if (c.in.size() >= ReadCap()) {
         Refuse(c, 413, "the request is larger than the server reads ahead for one request");
         return;
       }

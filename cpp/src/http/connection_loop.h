@@ -72,6 +72,8 @@ class ConnectionLoop {
   void Sweep(Clock::time_point now);
   void Close(Conn& c);
   bool EvictIdle();
+  // A bound on what is buffered ahead of the request being framed; the kernel holds the rest.
+  size_t ReadCap() const;
 
   const int listen_fd_;
   const LoopOptions options_;
