@@ -109,9 +109,15 @@ PYBIND11_MODULE(_core, m) {
       .def("unset_setting", [](Store& s, const std::string& slug, const std::string& k) {
              return s.WriteSetting(OrgId(s, slug), k, std::nullopt, scimitar::decisions::ReadByDecisions(k));
            }, release())
-      .def("stale_decisions", [](Store& s) { return s.StaleDecisions(); }, release())
-      .def("mark_recomputed", [](Store& s, const std::string& slug, long long revision) {
-             s.MarkRecomputed(OrgId(s, slug), revision);
+      // [(slug, settings revision, active rule-set version, settings changed)] of organizations to recompute.
+      .def("stale_decisions", [](Store& s) {
+             std::vector<std::tuple<std::string, long long, std::string, bool>> out;
+             for (const auto& o : s.StaleDecisions())
+               out.emplace_back(o.slug, o.settings_rev, o.rules_version, o.settings_changed);
+             return out;
+           }, release())
+      .def("mark_recomputed", [](Store& s, const std::string& slug, long long revision, const std::string& rules) {
+             s.MarkRecomputed(OrgId(s, slug), revision, rules);
            }, release())
       // The core's comparison of two decisions' details (dry runs use it; storage uses it for events):
       // the event a change from `before` to `after` emits, or None. Either may be "null" (no decision).
@@ -192,10 +198,29 @@ PYBIND11_MODULE(_core, m) {
                out.push_back({{"id", e.id}, {"type", e.type}, {"payload", e.payload}, {"attempts", e.attempts}});
              return scimitar::scim::DumpJson(out);
            }, release())
-      .def("apply_rule_set", [](Store& s, const std::string& slug, const std::string& version, const std::string& files) {
-             s.ApplyRuleSet(OrgId(s, slug), version, nlohmann::json::parse(files));
+      // slug None: the default set. False when that version was already active.
+      .def("apply_rule_set", [](Store& s, const std::optional<std::string>& slug, const std::string& version,
+                                const std::string& files, const std::string& origin) {
+             return s.ApplyRuleSet(slug ? std::optional<long long>(OrgId(s, *slug)) : std::nullopt, version,
+                                   nlohmann::json::parse(files), origin);
+           }, release())
+      .def("clear_rule_set", [](Store& s, const std::optional<std::string>& slug) {
+             return s.ClearRuleSet(slug ? std::optional<long long>(OrgId(s, *slug)) : std::nullopt);
            }, release())
       .def("rule_sets_json", [](Store& s) { return scimitar::scim::DumpJson(s.RuleSets()); }, release())
+      .def("default_rule_set_json", [](Store& s) -> std::optional<std::string> {
+             auto d = s.DefaultRuleSet();
+             return d ? std::optional<std::string>(scimitar::scim::DumpJson(*d)) : std::nullopt;
+           }, release())
+      .def("active_rule_set_versions", [](Store& s) { return s.ActiveRuleSetVersions(); }, release())
+      .def("rule_set_history_json", [](Store& s, const std::optional<std::string>& slug) {
+             return scimitar::scim::DumpJson(
+                 s.RuleSetHistory(slug ? std::optional<long long>(OrgId(s, *slug)) : std::nullopt));
+           }, release())
+      .def("rule_set_files_json", [](Store& s, const std::string& version) -> std::optional<std::string> {
+             auto f = s.RuleSetFiles(version);
+             return f ? std::optional<std::string>(scimitar::scim::DumpJson(*f)) : std::nullopt;
+           }, release())
       .def("event_count", [](Store& s, const std::string& slug) { return s.EventCount(OrgId(s, slug)); }, release())
       // The same SCIM operations as the HTTP server, for the Python API (locations are relative).
       .def("list_json", [](Store& s, const std::string& slug, const std::string& kind, const std::string& filter,

@@ -24,8 +24,9 @@ def open_store(url: str | None = None, pool_size: int = 8) -> Store:
 
 
 from .api import Database, ImportReport, Member, Org, open  # noqa: E402
+from .rule_sets import RulesMismatch  # noqa: E402
 from .server import RunningServer, serve  # noqa: E402
 
 __all__ = ["ScimError", "Store", "Database", "Org", "Member", "ImportReport", "RunningServer", "open", "serve",
-           "open_store", "DEFAULT_DB"]
+           "open_store", "DEFAULT_DB", "RulesMismatch"]
 __version__ = "0.1.0"

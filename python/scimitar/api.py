@@ -19,13 +19,13 @@ import dataclasses
 import json
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 from . import _json
 from ._core import Store
 from .engine import Engine
-from .rules import RuleSet, load_rules, load_sources
+from . import rule_sets
+from .rules import RuleSet, load_rules
 
 __all__ = ["Database", "Org", "Member", "ImportReport", "open"]
 
@@ -73,36 +73,63 @@ class ImportReport:
         return text
 
 
-def default_rules(folder: Optional[str] = None) -> RuleSet:
-    """The rules a process uses when none are given: ./rules if it exists, else no rules."""
-    if folder:
-        return load_rules(folder)
-    return load_rules("rules") if Path("rules").is_dir() else load_sources([], "(no rules folder)")
-
-
 class Database:
-    """An open database (SQLite file or PostgreSQL). Thread-safe."""
+    """An open database (SQLite file or PostgreSQL). Thread-safe. Decisions follow the rule sets stored
+    in the database (see `apply_rules`); `rules`, when given, must be the stored default set, and
+    becomes it when the database has none (RulesMismatch otherwise: a process never decides with
+    rules that differ from what every other process uses)."""
 
     def __init__(self, url: Optional[str] = None, pool_size: int = 8, rules: Optional[str | RuleSet] = None) -> None:
         from . import open_store
         self.store: Store = open_store(url, pool_size)
-        rule_set = rules if isinstance(rules, RuleSet) else default_rules(rules)
-        self.engine = Engine(rule_set)
-        # An organization with a rule set of its own is decided by it, never by this process's folder.
+        self.engine = Engine()
+        if rules is not None:
+            self.use_default(rules, "scimitar.open(rules=...)")
         self.sync_rule_sets()
         self.store.set_rules(self.engine)  # writes made through this object run the rules too
 
+    def use_default(self, rules: str | RuleSet, what: str) -> None:
+        """Checks that `rules` (a folder or a RuleSet) is the stored default set, storing it if the
+        database has none; raises RulesMismatch naming both versions if another is stored."""
+        rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules)
+        stored = rule_sets.adopt(self.store, rule_set, what)
+        if stored is not None:
+            raise rule_sets.RulesMismatch(
+                f"the default rule set stored in the database is version {stored or 'none'}, not {rule_set.source} "
+                f"(version {rule_set.version}); to make it the default: db.apply_rules({rule_set.source!r}) "
+                f"or scimitar rules apply --default --rules {rule_set.source}")
+
+    def apply_rules(self, rules: str | RuleSet, org: Optional[str] = None) -> bool:
+        """Makes `rules` (a folder or a RuleSet) the set of organization `org`, or the default set
+        (org None), for every process; running servers recompute the decisions it changes. False when
+        it already was the active set."""
+        rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules)
+        changed = rule_sets.apply(self.store, rule_set, org, f"Database.apply_rules({rule_set.source!r})")
+        self.sync_rule_sets()
+        return changed
+
     def sync_rule_sets(self) -> None:
-        """Picks up the rule sets applied to organizations (`rules apply`) since the last call."""
-        self.engine.sync_applied(json.loads(self.store.rule_sets_json()))
+        """Installs the rule sets stored since the last call (by `rules apply` in another process, say)."""
+        self.engine.sync(self.store)
+
+    def recompute_if_stale(self, slug: str) -> int:
+        """Recomputes `slug` when its decisions were made with another rule set or settings revision than
+        decide it now (a server does this on its own; an import without a server running does it first,
+        so that rows it leaves unchanged are not left with stale decisions). Returns the decisions changed."""
+        for stale, revision, version, _ in self.store.stale_decisions():
+            if stale == slug and self.engine.version_for(slug) == version:
+                changed = self.store.recompute_all(slug)
+                self.store.mark_recomputed(slug, revision, version)
+                return changed
+        return 0
 
     def rules_for(self, slug: str) -> str:
-        """Which rule set decides `slug` in this process, in words."""
-        rule_set = self.engine.rule_set_for(slug)
-        if self.engine.has_applied(slug):
-            return f"rule set {rule_set.version} (applied to '{slug}')"
-        return (f"rule set {rule_set.version} from {rule_set.source} ('{slug}' has no rule set applied; "
-                f"a server with another --rules folder decides it differently)")
+        """Which rule set decides `slug`, in words."""
+        now = rule_sets.active(self.store, slug)
+        if now["scope"] == "none":
+            return "no rules (none stored): settings alone"
+        whose = f"applied to '{slug}'" if now["scope"] == "organization" else "the default set"
+        return f"rule set {now['version']} ({whose})"
 
     def org(self, slug: str) -> "Org":
         found = self.store.find_org(slug)
@@ -244,6 +271,8 @@ class Org:
     def _import(self, kind, rows, key, progress, dry_run, mapping, batch_size, replace_members=False) -> ImportReport:
         from .importer import resource_from_row, Progress
         self.db.sync_rule_sets()
+        if not dry_run:
+            self.db.recompute_if_stale(self.slug)
         report = ImportReport(dry_run=dry_run, rules=self.db.rules_for(self.slug), replace_members=replace_members)
         events_before = self.db.store.event_count(self.slug)
         tick = progress if callable(progress) else (Progress() if progress else None)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import DEFAULT_DB, ScimError, open_store
+from . import rule_sets
 from .engine import Background, Engine
 from .rules import Context, RuleLoadError, RuleSet, User, load_rules, load_sources
 from .server import RunningServer
@@ -80,7 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     srv.add_argument("--rules", default=None,
-                     help="rules folder (default: ./rules if it exists, else no rules: organization defaults decide)")
+                     help="rules folder (default: ./rules if it exists); stored as the default rule set when the "
+                          "database has none (see --publish-rules)")
+    srv.add_argument("--publish-rules", action="store_true",
+                     help="make the --rules folder the stored default rule set even if another is stored "
+                          "(every server then decides with it)")
     srv.add_argument("--threads", type=int, default=16, help="worker threads: requests handled at once")
     srv.add_argument("--max-body-bytes", type=int, default=1 << 20, help="larger request bodies get 413")
     for flag, default, text in SERVER_LIMITS:
@@ -101,14 +106,27 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("user_name", metavar="USERNAME")
     e.add_argument("--json", action="store_true")
 
-    rules = sub.add_parser("rules", help="rule sets").add_subparsers(dest="action", required=True)
+    rules = sub.add_parser("rules", help="rule sets (stored in the database; every process decides with them)"
+                           ).add_subparsers(dest="action", required=True)
     d = rules.add_parser("dry-run", help="compare a candidate rule set with the active decisions; changes nothing")
     d.add_argument("--org", required=True)
     d.add_argument("--rules", required=True, dest="candidate")
     d.add_argument("--json", action="store_true")
-    a = rules.add_parser("apply", help="make a rule set the organization's active set (stored in the database)")
-    a.add_argument("--org", required=True)
+    a = rules.add_parser("apply", help="make a rules folder an organization's set, or the default set of every "
+                                       "organization without one; running servers recompute")
+    _scope(a)
     a.add_argument("--rules", required=True, dest="candidate")
+    h = rules.add_parser("history", help="the sets made active for an organization (or the default), newest first")
+    _scope(h)
+    h.add_argument("--json", action="store_true")
+    r = rules.add_parser("revert", help="make a version from the history active again")
+    _scope(r)
+    r.add_argument("version")
+    cl = rules.add_parser("clear", help="remove an organization's own set (the default set decides it again), "
+                                        "or the default set (settings alone decide)")
+    _scope(cl)
+    sh = rules.add_parser("show", help="which rule set decides an organization now")
+    sh.add_argument("--org", required=True)
     c = rules.add_parser("check", help="load a rules folder and report errors")
     c.add_argument("folder")
 
@@ -123,7 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true")
     imp.add_argument("--replace-members", action="store_true",
                      help="with --groups: a row's members become the group's whole membership (default: added)")
-    imp.add_argument("--rules", default=None, help="rules folder (default ./rules if it exists)")
+    imp.add_argument("--rules", default=None,
+                     help="refuse to import unless this folder is the rule set that decides the organization "
+                          "(imports always decide with the stored set; see: scimitar rules show)")
     imp.add_argument("--batch-size", type=int, default=500)
 
     exp = sub.add_parser("export", help="stream users as jsonl or csv")
@@ -131,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     exp.add_argument("--filter", default=None)
     return p
+
+
+def _scope(p: argparse.ArgumentParser) -> None:
+    """--org SLUG or --default: whose rule set a `rules` command concerns."""
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--org")
+    g.add_argument("--default", action="store_true", help="the default set (organizations without their own)")
 
 
 # `serve` options passed to the native server as limits (flag, default, help); see docs/operations.md.
@@ -161,12 +188,7 @@ def _org_show(store, slug: str) -> None:
             print(f"  {key}={settings[key]}  (set)")
         else:
             print(f"  {key}={builtin[key]}  (default)")
-    applied = json.loads(store.rule_sets_json()).get(slug)
-    if applied:
-        print(f"rule set: version {applied['version']}, applied to this organization "
-              f"({len(applied['files'])} files)")
-    else:
-        print("rule set: none applied; the running server's --rules folder decides")
+    _print_active(store, slug)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -179,18 +201,29 @@ def _serve(args: argparse.Namespace) -> int:
     if args.rules is None:
         args.rules = "rules" if Path("rules").is_dir() else None
     try:
-        rule_set = load_rules(args.rules) if args.rules else load_sources([], "(no rules folder)")
+        folder = load_rules(args.rules) if args.rules else None
     except RuleLoadError as e:
         print(f"error: cannot start: {e}", file=sys.stderr)
         return 2
     # One connection per request thread, plus room for the background thread and API calls.
     store = open_store(args.db, pool_size=args.threads + 4)
-    engine = Engine(rule_set, args.rule_budget_ms)
+    warning = ""
+    if folder is not None:
+        what = f"serve --rules {args.rules}"
+        if args.publish_rules:
+            rule_sets.apply(store, folder, None, what + " --publish-rules")
+        elif (stored := rule_sets.adopt(store, folder, what)) is not None:
+            warning = (f"rules: warning: {args.rules} (version {folder.version}) differs from the default rule set "
+                       f"stored in the database (version {stored or 'none'}); this server decides with the stored "
+                       f"one, like every other. To make the folder the default: scimitar rules apply --default "
+                       f"--rules {args.rules} (or serve --publish-rules, or SIGHUP this server)")
+    engine = Engine(args.rule_budget_ms)
+    engine.sync(store)
     store.set_rules(engine)
     limits = {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_")) for flag, _, _ in SERVER_LIMITS}
     server = RunningServer(store, args.host, args.port, args.threads, args.max_body_bytes, limits=limits)
     print(f"http://{args.host}:{server.port}/scim/v2", flush=True)
-    background = Background(store, engine, args.rules or "rules", on_message=lambda m: print(m, flush=True))
+    background = Background(store, engine, args.rules, on_message=lambda m: print(m, flush=True))
     signal.signal(signal.SIGHUP, lambda *_: setattr(background, "reload_requested", True))
     try:
         if not store.list_orgs():
@@ -201,10 +234,14 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"tenant URL: http://{args.host}:{server.port}/o/{BOOTSTRAP_ORG}/scim/v2", flush=True)
             print("SCIM token (shown once, store it now):", flush=True)
             print(token, flush=True)
-        print(f"rules: {rule_set.source} version {rule_set.version} "
+        if warning:
+            print(warning, flush=True)
+        rule_set = engine.default
+        print(f"rules: default rule set version {engine.version_for('') or 'none'} "
               f"({len(rule_set.decide_rules)} decide, {len(rule_set.group_rules)} group_name, "
               f"{sum(map(len, rule_set.transforms.values()))} transform, "
-              f"{sum(map(len, rule_set.handlers.values()))} event rules)", flush=True)
+              f"{sum(map(len, rule_set.handlers.values()))} event rules); "
+              f"{len(json.loads(store.rule_sets_json()))} organizations have a rule set of their own", flush=True)
         background.start()
         while not stopping:
             time.sleep(0.2)
@@ -219,8 +256,11 @@ def _serve(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from .api import Database
     from .importer import Progress, load_mapping, read_rows
-    db = Database(args.db, rules=args.rules)
+    db = Database(args.db)
     org = db.org(args.org)
+    if args.rules:  # an expectation: refused unless it is what decides the organization
+        rule_sets.check_given(db.store, load_rules(args.rules), args.org, f"import --rules {args.rules}")
+        db.sync_rule_sets()
     mapping = load_mapping(args.mapping) if args.mapping else None
     rows = read_rows(args.file, args.format)
     progress = Progress()
@@ -347,6 +387,66 @@ def _print_explain(d: dict) -> None:
             print(f"    {k} = {json.dumps(v)}")
 
 
+def _print_active(store, slug: str) -> None:
+    now = rule_sets.active(store, slug)
+    if now["scope"] == "none":
+        print("rule set: none stored; settings alone decide (a server started with --rules stores its folder)")
+        return
+    whose = "applied to this organization" if now["scope"] == "organization" else "the default set"
+    print(f"rule set: version {now['version']}, {whose}, applied {now['applied']} ({len(now['files'])} files; "
+          f"{now['origin']})")
+
+
+def _rules(store, args: argparse.Namespace) -> int:
+    slug = None if getattr(args, "default", False) else args.org
+    if args.action == "show":
+        _print_active(store, args.org)
+        return 0
+    if args.action == "history":
+        entries = json.loads(store.rule_set_history_json(slug))
+        if args.json:
+            print(json.dumps(entries, indent=2))
+            return 0
+        now = rule_sets.stored_default_version(store) if slug is None else rule_sets.active(store, slug)["version"]
+        for i, e in enumerate(entries):
+            mark = "*" if i == 0 and e["version"] == now else " "
+            print(f"{mark} {e['version'] or '(cleared)':16}  {e['applied']}  {e['origin']}")
+        if not entries:
+            print("no rule set was ever applied" + ("" if slug is None else f" to '{slug}'"))
+        return 0
+    scope = "the default set" if slug is None else f"'{slug}'"
+    if args.action == "revert":
+        rule_set = rule_sets.revert(store, slug, args.version)
+        print(f"reverted {scope} to version {rule_set.version}; running servers recompute")
+        return 0
+    if args.action == "clear":
+        then = "settings alone decide" if slug is None else "the default set decides it"
+        if store.clear_rule_set(slug):
+            print(f"{scope} has no rule set now: {then}; running servers recompute")
+        else:
+            print(f"{scope} had no rule set")
+        return 0
+    candidate = load_rules(args.candidate)
+    if args.action == "dry-run":
+        report = dry_run(store, args.org, candidate)
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            c = report["counts"]
+            print(f"dry run of {args.candidate} (version {candidate.version}) on {c['users']} users of '{args.org}'")
+            print(f"provisioned: {c['provisioned']}  deprovisioned: {c['deprovisioned']}  changed: {c['changed']}  "
+                  f"unchanged: {c['unchanged']}  errors: {c['errors']}")
+            for line in report["users"]:
+                print(line["line"])
+        return 0
+    what = f"rules apply {'--default' if slug is None else '--org ' + slug} --rules {args.candidate}"
+    if rule_sets.apply(store, candidate, slug, what):
+        print(f"applied {args.candidate} (version {candidate.version}) to {scope}; running servers recompute")
+    else:
+        print(f"{args.candidate} (version {candidate.version}) is already the active set of {scope}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
@@ -395,24 +495,7 @@ def _run(args: argparse.Namespace) -> int:
             _print_explain(d)
         return 0
     if args.command == "rules":
-        candidate = load_rules(args.candidate)
-        if args.action == "dry-run":
-            report = dry_run(store, args.org, candidate)
-            if args.json:
-                print(json.dumps(report, indent=2))
-            else:
-                c = report["counts"]
-                print(f"dry run of {args.candidate} (version {candidate.version}) on {c['users']} users of '{args.org}'")
-                print(f"provisioned: {c['provisioned']}  deprovisioned: {c['deprovisioned']}  changed: {c['changed']}  "
-                      f"unchanged: {c['unchanged']}  errors: {c['errors']}")
-                for line in report["users"]:
-                    print(line["line"])
-            return 0
-        files = {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(args.candidate).glob("*.py"))
-                 if not p.name.startswith("_")}
-        store.apply_rule_set(args.org, candidate.version, json.dumps(files))
-        print(f"applied {args.candidate} (version {candidate.version}) to '{args.org}'; running servers pick it up")
-        return 0
+        return _rules(store, args)
     if args.command == "org":
         if args.action == "create":
             org_id, slug, name = store.create_org(args.slug, args.name or args.slug)
@@ -487,6 +570,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScimError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except (RuntimeError, RuleLoadError) as e:
+    except (RuntimeError, RuleLoadError, LookupError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

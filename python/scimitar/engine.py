@@ -1,10 +1,10 @@
 """The rules engine a running server installs into the native core.
 
 The core calls :meth:`Engine.decide_many_json` and :meth:`Engine.transform_json` from its request threads
-(holding the GIL only for the call). The engine picks the organization's applied rule set (stored in
-the database by ``scimitar rules apply``) or the server's ``--rules`` folder, and runs rules under a
-time budget enforced by a watchdog thread. Rule sets are swapped atomically; a set that fails to load
-never replaces the working one.
+(holding the GIL only for the call). The engine runs the rule set stored in the database for the
+organization (its own, else the default set; see rule_sets.py) under a time budget enforced by a
+watchdog thread. Rule sets are swapped atomically; a set that fails to load never replaces the
+working one.
 """
 
 from __future__ import annotations
@@ -80,13 +80,18 @@ def _parse_now(text: str) -> dt.datetime:
 
 
 class Engine:
-    """Thread-safe: rule sets are immutable and replaced by swapping a reference."""
+    """Runs the rule sets stored in the database (see rule_sets.py) for the core. Thread-safe: rule
+    sets are immutable and replaced by swapping references; sync() installs what the store holds."""
 
-    def __init__(self, default: RuleSet, budget_ms: float = 100.0) -> None:
-        self._default = default
+    def __init__(self, budget_ms: float = 100.0) -> None:
+        self._none = load_sources([], "(no rules)")
+        self._default = self._none
         self._per_org: dict[str, RuleSet] = {}
+        self._versions: dict[str, str] = {}  # "" (the default) or slug -> stored version installed
+        self._broken: set[str] = set()  # stored versions that failed to load here (logged once)
         self._budget = budget_ms / 1000.0
         self._watchdog = Watchdog()
+        self._sync_lock = threading.Lock()
 
     # -- rule sets --------------------------------------------------------------------------------
     @property
@@ -96,35 +101,39 @@ class Engine:
     def rule_set_for(self, org: str) -> RuleSet:
         return self._per_org.get(org, self._default)
 
-    def has_applied(self, org: str) -> bool:
-        """Whether `org` is decided by a rule set applied to it (not the default)."""
-        return org in self._per_org
+    def version_for(self, org: str) -> str:
+        """The stored version this process decides `org` with ("" for no rules)."""
+        return self._versions.get(org, self._versions.get("", ""))
 
-    def reload_default(self, folder: str) -> Optional[str]:
-        """Loads `folder`; swaps it in if it loads. Returns the error (and keeps the old set) if not."""
-        try:
-            new = load_rules(folder)
-        except RuleLoadError as e:
-            return str(e)
-        self._default = new
-        return None
-
-    def sync_applied(self, applied: dict[str, dict]) -> list[str]:
-        """Installs the applied sets ({org: {"version", "files"}}) whose version changed. Returns the orgs
-        whose set changed (their decisions need recomputing)."""
-        changed = []
-        per_org = dict(self._per_org)
-        for org, entry in applied.items():
-            current = per_org.get(org)
-            if current is not None and current.version == entry["version"]:
-                continue
-            try:
-                per_org[org] = load_sources(sorted(entry["files"].items()), f"applied:{org}")
-                changed.append(org)
-            except RuleLoadError as e:
-                log.error("rule set applied to %s does not load; keeping the previous one: %s", org, e)
-        self._per_org = per_org
-        return changed
+    def sync(self, store) -> None:
+        """Installs the stored sets (default and per organization) whose version changed since the last
+        call. A stored set that does not load in this process is logged, and the previous one kept."""
+        with self._sync_lock:
+            stored = store.active_rule_set_versions()
+            if stored == self._versions:
+                return
+            per_org = {org: rs for org, rs in self._per_org.items() if org in stored}
+            versions = {k: v for k, v in self._versions.items() if k in stored}
+            default = self._default if "" in stored else self._none
+            for key, version in stored.items():
+                if versions.get(key) == version or version in self._broken:
+                    continue
+                files = store.rule_set_files_json(version)
+                try:
+                    loaded = load_sources(sorted(json.loads(files or "{}").items()),
+                                          "default rule set" if key == "" else f"rule set of {key}")
+                except RuleLoadError as e:
+                    self._broken.add(version)
+                    log.error("stored rule set %s (%s) does not load here; keeping the previous one: %s",
+                              version, key or "default", e)
+                    continue
+                loaded.version = version
+                versions[key] = version
+                if key == "":
+                    default = loaded
+                else:
+                    per_org[key] = loaded
+            self._default, self._per_org, self._versions = default, per_org, versions
 
     # -- called by the core -----------------------------------------------------------------------
     def decide_many_json(self, payload: str) -> bytes | str:
@@ -194,10 +203,11 @@ class Engine:
 
 
 class Background:
-    """The server's housekeeping thread: delivers outbox events, picks up applied rule sets (and
-    recomputes the decisions of their organizations), reloads the --rules folder on request."""
+    """The server's housekeeping thread: delivers outbox events, installs the stored rule sets and
+    recomputes the organizations whose rule set or settings changed (from any process), and on
+    request (SIGHUP) makes the server's --rules folder the stored default set."""
 
-    def __init__(self, store, engine: Engine, rules_folder: str, interval: float = 0.5,
+    def __init__(self, store, engine: Engine, rules_folder: Optional[str], interval: float = 0.5,
                  on_message: Callable[[str], None] = print) -> None:
         self.store, self.engine, self.folder, self.interval = store, engine, rules_folder, interval
         self.say = on_message
@@ -206,8 +216,8 @@ class Background:
         self._thread = threading.Thread(target=self._run, name="scimitar-background", daemon=True)
 
     def start(self) -> None:
-        self._sync_applied()
-        self._sync_settings()
+        self.engine.sync(self.store)
+        self._recompute_stale()
         self._thread.start()
 
     def stop(self) -> None:
@@ -216,33 +226,35 @@ class Background:
         if self._thread.is_alive():
             self._thread.join(timeout=30)
 
-    def _sync_applied(self) -> None:
-        for org in self.engine.sync_applied(json.loads(self.store.rule_sets_json())):
-            changed = self.store.recompute_all(org)
-            self.say(f"rules: organization '{org}' now runs {self.engine.rule_set_for(org).version}; "
-                     f"{changed} decisions changed")
-
-    def _sync_settings(self) -> None:
-        """Recomputes the organizations whose settings changed since their decisions were made (an
-        `org set` from another process, say); each changed outcome gets its event."""
-        for slug, revision in self.store.stale_decisions():
+    def _recompute_stale(self) -> None:
+        """Recomputes each organization decided by another rule set or settings revision than its
+        decisions were made with; each changed outcome gets its event. Several servers may do this at
+        once: the second finds nothing changed."""
+        stale = self.store.stale_decisions()
+        if stale:
+            self.engine.sync(self.store)
+        for slug, revision, version, settings_changed in stale:
+            if self.engine.version_for(slug) != version:
+                continue  # the stored set does not load here (logged by sync): keep the decisions
             changed = self.store.recompute_all(slug)
-            self.store.mark_recomputed(slug, revision)
-            self.say(f"settings: organization '{slug}' changed its settings; {changed} decisions changed")
+            self.store.mark_recomputed(slug, revision, version)
+            why = "settings changed" if settings_changed else f"now decided by rule set {version or 'none'}"
+            self.say(f"rules: organization '{slug}' {why}; {changed} decisions changed")
 
     def _reload(self) -> None:
-        old = self.engine.default.version
-        error = self.engine.reload_default(self.folder)
-        if error:
-            self.say(f"rules: reload failed, keeping version {old}: {error}")
+        from . import rule_sets
+        if not self.folder:
+            self.say("rules: reload requested, but this server has no --rules folder")
             return
-        new = self.engine.default.version
-        if new == old:
-            self.say(f"rules: reloaded {self.folder}, unchanged ({new})")
+        try:
+            folder = load_rules(self.folder)
+        except RuleLoadError as e:
+            self.say(f"rules: reload failed, the stored rules stay: {e}")
             return
-        applied = set(json.loads(self.store.rule_sets_json()))
-        changed = sum(self.store.recompute_all(slug) for _, slug, _ in self.store.list_orgs() if slug not in applied)
-        self.say(f"rules: reloaded {self.folder}: version {old} -> {new}; {changed} decisions changed")
+        if rule_sets.apply(self.store, folder, None, f"serve reload (SIGHUP) of {self.folder}"):
+            self.say(f"rules: reloaded {self.folder}: it is now the default rule set, version {folder.version}")
+        else:
+            self.say(f"rules: reloaded {self.folder}, unchanged ({folder.version})")
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -250,8 +262,8 @@ class Background:
                 if self.reload_requested:
                     self.reload_requested = False
                     self._reload()
-                self._sync_applied()
-                self._sync_settings()
+                self.engine.sync(self.store)
+                self._recompute_stale()
                 while self.engine.deliver(self.store) and not self._stop.is_set():
                     pass
             except Exception as e:  # noqa: BLE001 - housekeeping must go on

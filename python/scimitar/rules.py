@@ -281,9 +281,10 @@ class Context:
 class RuleSet:
     """A loaded rules folder. Immutable after loading; safe to share between threads."""
 
-    def __init__(self, rules: list[_Rule], version: str, source: str) -> None:
+    def __init__(self, rules: list[_Rule], version: str, source: str, files: Optional[dict[str, str]] = None) -> None:
         self.version = version
         self.source = source
+        self.files = dict(files or {})  # file name -> text: what the database stores of this set
         key = lambda r: (r.priority, r.name.split(":")[0], r.order)
         self.decide_rules = sorted((r for r in rules if r.kind == "decide"), key=key)
         self.group_rules = sorted((r for r in rules if r.kind == "group_name"), key=key)
@@ -416,4 +417,4 @@ def load_sources(sources: list[tuple[str, str]], origin: str) -> RuleSet:
                 raise RuleLoadError(f"{origin}/{name}, line {line}: {type(e).__name__}: {e}") from None
     finally:
         _local.collector = previous
-    return RuleSet(collector.rules, digest.hexdigest()[:16], origin)
+    return RuleSet(collector.rules, digest.hexdigest()[:16], origin, dict(sources))

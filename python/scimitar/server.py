@@ -50,23 +50,30 @@ class RunningServer:
 def serve(db, rules: Optional[str] = None, host: str = "127.0.0.1", port: int = 0, threads: int = 16,
           max_body_bytes: int = 1 << 20, limits: Optional[dict] = None) -> RunningServer:
     """Starts a server over `db` (a scimitar.Database, or a bare Store); use as
-    ``with scimitar.serve(db=db, rules="rules/", port=0) as server:``. With `rules`, that folder's rules
-    decide (and outbox events are delivered to its handlers while the server runs)."""
+    ``with scimitar.serve(db=db, rules="rules/", port=0) as server:``. Decisions follow the rule sets
+    stored in the database; `rules`, when given, becomes the default set if none is stored, and must
+    be it otherwise (RulesMismatch). While the server runs, outbox events are delivered to the
+    handlers and changed rule sets or settings are recomputed."""
     from .api import Database
     from .engine import Background, Engine
+    from .rule_sets import RulesMismatch, adopt
     from .rules import load_rules
 
-    store = db.store if isinstance(db, Database) else db
-    background = None
-    engine = db.engine if isinstance(db, Database) else None
-    if rules is not None:
-        engine = Engine(load_rules(rules))
+    if isinstance(db, Database):
+        store, engine = db.store, db.engine
+        if rules is not None:
+            db.use_default(rules, f"scimitar.serve(rules={rules!r})")
+    else:
+        store, engine = db, Engine()
+        if rules is not None:
+            rule_set = load_rules(rules)
+            stored = adopt(store, rule_set, f"scimitar.serve(rules={rules!r})")
+            if stored is not None:
+                raise RulesMismatch(f"the default rule set stored in the database is version {stored or 'none'}, "
+                                    f"not {rules} (version {rule_set.version})")
         store.set_rules(engine)
-        if isinstance(db, Database):
-            db.engine = engine
-    if engine is not None:
-        background = Background(store, engine, rules or "rules", on_message=lambda m: None)
+    engine.sync(store)
+    background = Background(store, engine, rules, on_message=lambda m: None)
     server = RunningServer(store, host, port, threads, max_body_bytes, background, limits)
-    if background is not None:
-        background.start()
+    background.start()
     return server

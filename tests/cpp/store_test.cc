@@ -428,11 +428,78 @@ TEST_P(StoreTest, ModifyManyReplacesDocumentsTogetherAndRecomputesDecisions) {
   store_->SetDecisionMaker(nullptr);
 }
 
+TEST_P(StoreTest, RuleSetsAreStoredWithHistoryAndDecideStalenessByVersion) {
+  auto stale_version = [&]() -> std::optional<std::string> {
+    for (const auto& o : store_->StaleDecisions()) {
+      if (store_->FindOrg(o.slug)->id == org_) return o.rules_version;
+    }
+    return std::nullopt;
+  };
+  // The default set is shared by every organization of the database (PostgreSQL keeps other tests' too).
+  const std::optional<json> before = store_->DefaultRuleSet();
+  if (!before) {
+    EXPECT_EQ(stale_version(), std::nullopt);  // no rules, none recomputed
+  }
+  if (auto v = stale_version()) store_->MarkRecomputed(org_, 0, *v);
+  const std::string d1 = test::UniqueSlug("d1"), d2 = test::UniqueSlug("d2"), o1 = test::UniqueSlug("o1");
+
+  const json v1 = {{"a.py", "# " + d1}}, v2 = {{"a.py", "# " + o1}};
+  EXPECT_TRUE(store_->ApplyRuleSet(std::nullopt, d1, v1, "serve --rules rules"));
+  EXPECT_FALSE(store_->ApplyRuleSet(std::nullopt, d1, v1, "again"));  // already active: no history row
+  EXPECT_EQ(store_->DefaultRuleSet()->at("version"), d1);
+  EXPECT_EQ(stale_version(), d1);  // decided by the default now
+  store_->MarkRecomputed(org_, 0, d1);
+  EXPECT_EQ(stale_version(), std::nullopt);
+
+  EXPECT_TRUE(store_->ApplyRuleSet(org_, o1, v2, "rules apply"));
+  EXPECT_EQ(stale_version(), o1);  // its own set wins over the default
+  for (const auto& [slug, version] : store_->ActiveRuleSetVersions()) {
+    if (version == o1) {
+      EXPECT_EQ(store_->FindOrg(slug)->id, org_);
+    }
+  }
+  store_->MarkRecomputed(org_, 0, o1);
+  EXPECT_TRUE(store_->ApplyRuleSet(std::nullopt, d2, v2, "rules apply --default"));
+  EXPECT_EQ(stale_version(), std::nullopt);  // the default changed, but it is not decided by it
+
+  EXPECT_TRUE(store_->ClearRuleSet(org_));
+  EXPECT_FALSE(store_->ClearRuleSet(org_));
+  EXPECT_EQ(stale_version(), d2);
+  for (const auto& [slug, set] : store_->RuleSets()) {
+    EXPECT_NE(set["version"], o1) << slug;
+  }
+
+  const auto history = store_->RuleSetHistory(org_);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]["version"], "");  // newest first: the clear, then the apply
+  EXPECT_EQ(history[1]["version"], o1);
+  EXPECT_EQ(history[1]["origin"], "rules apply");
+  const auto defaults = store_->RuleSetHistory(std::nullopt);
+  ASSERT_GE(defaults.size(), 2u);
+  EXPECT_EQ(defaults[0]["version"], d2);
+  EXPECT_EQ(defaults[1]["version"], d1);
+  EXPECT_EQ(*store_->RuleSetFiles(o1), v2);
+  EXPECT_EQ(store_->ActiveRuleSetVersions().at(""), d2);
+
+  // Put back what other users of the database had.
+  if (before) {
+    EXPECT_TRUE(store_->ApplyRuleSet(std::nullopt, before->at("version"), before->at("files"), "test restores"));
+  } else {
+    EXPECT_TRUE(store_->ClearRuleSet(std::nullopt));
+    EXPECT_FALSE(store_->ClearRuleSet(std::nullopt));
+    EXPECT_FALSE(store_->DefaultRuleSet().has_value());
+    EXPECT_EQ(store_->RuleSetHistory(std::nullopt)[0]["version"], "");
+  }
+  EXPECT_FALSE(store_->RuleSetFiles("nope").has_value());
+  EXPECT_FALSE(store_->RuleSetFiles("").has_value());
+}
+
 TEST_P(StoreTest, ChangingASettingDecisionsReadMarksTheOrganizationStaleUntilRecomputed) {
+  const std::string rules;  // the rule-set version recomputed with does not matter here
   auto stale = [&] {
     long long rev = -1;
-    for (const auto& [slug, r] : store_->StaleDecisions())
-      if (store_->FindOrg(slug)->id == org_) rev = r;
+    for (const auto& o : store_->StaleDecisions())
+      if (store_->FindOrg(o.slug)->id == org_ && o.settings_changed) rev = o.settings_rev;
     return rev;
   };
   EXPECT_EQ(stale(), -1);
@@ -443,9 +510,9 @@ TEST_P(StoreTest, ChangingASettingDecisionsReadMarksTheOrganizationStaleUntilRec
   EXPECT_FALSE(store_->WriteSetting(org_, "default_policy", "deny", true));  // unchanged: no new revision
   EXPECT_TRUE(store_->WriteSetting(org_, "user_group", "Fluid User", true));
   EXPECT_EQ(stale(), 2);
-  store_->MarkRecomputed(org_, 1);  // a recompute that started before the second change
+  store_->MarkRecomputed(org_, 1, rules);  // a recompute that started before the second change
   EXPECT_EQ(stale(), 2);
-  store_->MarkRecomputed(org_, 2);
+  store_->MarkRecomputed(org_, 2, rules);
   EXPECT_EQ(stale(), -1);
   EXPECT_TRUE(store_->WriteSetting(org_, "user_group", std::nullopt, true));
   EXPECT_FALSE(store_->WriteSetting(org_, "user_group", std::nullopt, true));  // already unset

@@ -65,8 +65,8 @@ class FakeStore : public scimitar::Store {
   bool WriteSetting(long long, const std::string&, const std::optional<std::string>&, bool) override {
     Unsupported("WriteSetting");
   }
-  std::vector<std::pair<std::string, long long>> StaleDecisions() override { Unsupported("StaleDecisions"); }
-  void MarkRecomputed(long long, long long) override { Unsupported("MarkRecomputed"); }
+  std::vector<StaleOrg> StaleDecisions() override { Unsupported("StaleDecisions"); }
+  void MarkRecomputed(long long, long long, const std::string&) override { Unsupported("MarkRecomputed"); }
   std::map<std::string, std::string> Settings(long long) override { return {}; }
   scimitar::Member CreateMember(long long, const std::string&, const std::string&) override { Unsupported("CreateMember"); }
   void DeactivateMember(long long, const std::string&) override { Unsupported("DeactivateMember"); }
@@ -196,8 +196,15 @@ class FakeStore : public scimitar::Store {
   void MarkFailed(long long, const std::string&, int) override { Unsupported("MarkFailed"); }
   std::vector<scimitar::OutboxEvent> FailedEvents(long long) override { Unsupported("FailedEvents"); }
   long long EventCount(long long) override { Unsupported("EventCount"); }
-  void ApplyRuleSet(long long, const std::string&, const nlohmann::json&) override { Unsupported("ApplyRuleSet"); }
+  bool ApplyRuleSet(std::optional<long long>, const std::string&, const nlohmann::json&, const std::string&) override {
+    Unsupported("ApplyRuleSet");
+  }
+  bool ClearRuleSet(std::optional<long long>) override { Unsupported("ClearRuleSet"); }
   std::map<std::string, nlohmann::json> RuleSets() override { Unsupported("RuleSets"); }
+  std::optional<nlohmann::json> DefaultRuleSet() override { Unsupported("DefaultRuleSet"); }
+  std::map<std::string, std::string> ActiveRuleSetVersions() override { Unsupported("ActiveRuleSetVersions"); }
+  std::vector<nlohmann::json> RuleSetHistory(std::optional<long long>) override { Unsupported("RuleSetHistory"); }
+  std::optional<nlohmann::json> RuleSetFiles(const std::string&) override { Unsupported("RuleSetFiles"); }
 
   std::map<std::string, std::vector<scimitar::MemberRef>> MembersOf(long long, const std::vector<std::string>& ids) override {
     std::map<std::string, std::vector<scimitar::MemberRef>> out;

@@ -24,6 +24,7 @@ from typing import Any, Optional
 import requests
 
 import scimitar
+from scimitar.rules import load_sources
 from support import ERROR_URN, GROUP_URN, PATCH_URN, SCIM, USER_URN, scimitar_cmd
 
 
@@ -222,10 +223,12 @@ def scim_error_problems(a: Answer, status: Optional[int] = None, retry_after: bo
 
 # ---- tenants ----------------------------------------------------------------------------------
 def new_tenant(db_url: str, prefix: str = "f") -> tuple[str, str]:
-    """A fresh organization with an owner and a token, made through the native store: (slug, token)."""
+    """A fresh organization with an owner and a token, made through the native store: (slug, token).
+    It is decided by an empty rule set of its own, whatever default set the database stores."""
     store = scimitar.open_store(db_url, pool_size=1)
     slug = f"{prefix}-{uuid.uuid4().hex[:10]}"
     store.create_org(slug, "Fault test org")
+    store.apply_rule_set(slug, load_sources([], "no rules").version, "{}", "fault tests: no rules")
     store.create_member(slug, "owner@example.test", "owner")
     _, token = store.create_token(slug, "owner@example.test", "fault tests")
     del store
@@ -338,10 +341,9 @@ def decisions(db_url: str, slug: str) -> list[dict]:
         del store
 
 
-def members_via_api(db_url: str, slug: str, rules_dir: Path) -> list[scimitar.Member]:
-    """Org.members(include_unprovisioned=True), the documented Python API (with an empty rules folder,
-    so that opening the database does not load ./rules)."""
-    db = scimitar.open(db_url, pool_size=1, rules=str(rules_dir))
+def members_via_api(db_url: str, slug: str) -> list[scimitar.Member]:
+    """Org.members(include_unprovisioned=True), the documented Python API."""
+    db = scimitar.open(db_url, pool_size=1)
     try:
         return db.org(slug).members(include_unprovisioned=True)
     finally:
@@ -355,7 +357,7 @@ def outcome(detail: dict, provisioned: bool) -> Optional[dict]:
             "units": sorted(detail.get("units") or [])}
 
 
-def consistency_problems(client: Client, db_url: str, slug: str, rules_dir: Path,
+def consistency_problems(client: Client, db_url: str, slug: str,
                          group_ids: list[str]) -> tuple[list[str], list[dict]]:
     """Checks that nothing of the organization is half-written: for every stored user, its document,
     the email index, its groups against the groups' members, its stored decision and the outbox agree.
@@ -380,7 +382,7 @@ def consistency_problems(client: Client, db_url: str, slug: str, rules_dir: Path
                 problems.append(f"group {g['displayName']} lists member {m['value']} that is not a stored user")
             member_of.setdefault(m["value"], set()).add(gid)
     stored_decisions = {d["user_id"]: d for d in decisions(db_url, slug)}
-    api_members = {m.user_name: m for m in members_via_api(db_url, slug, rules_dir)}
+    api_members = {m.user_name: m for m in members_via_api(db_url, slug)}
     events: dict[str, list[dict]] = {}
     for e in outbox_events(db_url, slug):
         events.setdefault(e["payload"].get("user_id", "?"), []).append(e)

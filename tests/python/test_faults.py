@@ -1,8 +1,8 @@
 """Faults on real processes: a server killed with SIGKILL mid-write, PostgreSQL going away and coming
 back, a SQLite file locked by another process, a full disk, and two servers racing on one PostgreSQL.
 
-Every test starts its own `scimitar serve` children (tests/python/faults_support.py) without rules, so
-each user's decision is the organization default (provisioned, role "member", groups = the display
+Every test starts its own `scimitar serve` children (tests/python/faults_support.py) on an organization
+with an empty rule set of its own, so each user's decision is the organization default (provisioned, role "member", groups = the display
 names of the user's IdP groups). Requests always carry a client timeout: a hang shows as a failure
 naming the request, never as a stuck suite."""
 
@@ -41,13 +41,6 @@ def _pg_or_skip() -> str:
 
 
 @pytest.fixture
-def no_rules(tmp_path):
-    d = tmp_path / "empty-rules"
-    d.mkdir()
-    return d
-
-
-@pytest.fixture
 def servers():
     """Servers started by a test; stopped (SIGTERM, then SIGKILL) at teardown."""
     started: list[FaultServer] = []
@@ -59,7 +52,7 @@ def servers():
 # ---- 1. kill -9 during writes ---------------------------------------------------------------------------
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_kill9_during_writes_loses_no_acknowledged_write_and_leaves_nothing_half_written(
-        backend, tmp_path, no_rules, servers):
+        backend, tmp_path, servers):
     db = "sqlite:///" + str(tmp_path / "kill.db") if backend == "sqlite" else _pg_or_skip()
     slug, token = new_tenant(db, "kill")
     server = FaultServer(db, tmp_path, "--threads", "8")
@@ -155,7 +148,7 @@ def test_kill9_during_writes_loses_no_acknowledged_write_and_leaves_nothing_half
         if (uid in members[gid]) != expected:
             problems.append(f"membership of {acked_users.get(uid)} in group {gid}: ops {ops}, member now: "
                             f"{uid in members[gid]}")
-    half, stored = consistency_problems(c, db, slug, no_rules, groups)
+    half, stored = consistency_problems(c, db, slug, groups)
     problems += half
     print(f"[{backend}] after restart: {len(stored)} users stored, {len(acked_users)} acknowledged")
     # The restarted server takes writes.
@@ -336,7 +329,7 @@ def _fill(path) -> int:
     return size
 
 
-def test_disk_full_writes_fail_with_scim_error_nothing_corrupted_reads_go_on(small_tmpfs, tmp_path, no_rules, servers):
+def test_disk_full_writes_fail_with_scim_error_nothing_corrupted_reads_go_on(small_tmpfs, tmp_path, servers):
     db_file = small_tmpfs / "full.db"
     db = "sqlite:///" + str(db_file)
     slug, token = new_tenant(db, "full")
@@ -411,14 +404,14 @@ def test_disk_full_writes_fail_with_scim_error_nothing_corrupted_reads_go_on(sma
         if got != want:
             problems.append(f"group members after the full disk: missing {sorted(want - got)}, "
                             f"unexpected {sorted(got - want)}")
-    half, _ = consistency_problems(c, db, slug, no_rules, [gid])
+    half, _ = consistency_problems(c, db, slug, [gid])
     problems += half
     assert server.alive(), f"scimitar exited on a full disk: {server.stderr()[-3000:]}"
     assert not problems, "\n".join(problems)
 
 
 # ---- 5. two servers on one PostgreSQL, racing -------------------------------------------------------------
-def test_two_servers_on_one_postgres_race_without_duplicates_or_lost_updates(tmp_path, no_rules, servers):
+def test_two_servers_on_one_postgres_race_without_duplicates_or_lost_updates(tmp_path, servers):
     db = _pg_or_skip()
     slug, token = new_tenant(db, "race")
     one = FaultServer(db, tmp_path, "--threads", "8")

@@ -129,8 +129,8 @@ def test_a_batch_decided_ahead_is_decided_again_when_the_rules_changed_before_it
                                       "@rules.decide\n"
                                       "def closed(user, ctx):\n"
                                       "    return rules.Decision(provision=False, reason='closed')\n")
-    assert db.engine.reload_default(str(closed)) is None
-    db.store.recompute_all(org.slug)  # what a server does after a reload
+    assert db.apply_rules(str(closed))  # the new default set, for every process
+    db.store.recompute_all(org.slug)  # what a server does when the stored set changes
     assert db.store.import_commit(org.slug, prepared) == (1, 0, 0, [], 0)
     assert org.members() == []
     assert org.explain("c1@x.test")["detail"]["reason"] == "closed"

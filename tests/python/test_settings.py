@@ -36,7 +36,7 @@ def test_bad_values_are_refused_and_nothing_is_stored(tmp_path):
     assert "organization acme: Acme Corp" in shown
     assert "default_role=member  (default)" in shown  # the valid first pair was not stored either
     assert "default_policy=admit  (default)" in shown
-    assert "rule set: none applied" in shown
+    assert "rule set: none stored" in shown
 
     assert "default_policy=deny" in cli(db, "org", "set", "acme", "default_policy=DENY", "user_group=Fluid User").stdout
     shown = cli(db, "org", "show", "acme").stdout

@@ -187,11 +187,19 @@ class Store {
   virtual bool WriteSetting(long long org_id, const std::string& key, const std::optional<std::string>& value,
                             bool decision_input) = 0;
   virtual std::map<std::string, std::string> Settings(long long org_id) = 0;
-  // Organizations whose decision inputs among their settings changed since their decisions were last
-  // recomputed: (slug, settings revision). Whoever recomputes them calls MarkRecomputed after.
-  virtual std::vector<std::pair<std::string, long long>> StaleDecisions() = 0;
-  // Records a recompute made with settings revision `revision` (a later revision stays stale).
-  virtual void MarkRecomputed(long long org_id, long long revision) = 0;
+  // Organizations whose decisions were last recomputed with other inputs than decide them now: an
+  // older settings revision, or another rule-set version than the active one (the organization's own
+  // set, else the default set, else "" for no rules). Whoever recomputes one calls MarkRecomputed.
+  struct StaleOrg {
+    std::string slug;
+    long long settings_rev = 0;
+    std::string rules_version;
+    bool settings_changed = false;  // else only the rule set did
+  };
+  virtual std::vector<StaleOrg> StaleDecisions() = 0;
+  // Records a recompute made with settings revision `revision` and rule set `rules_version` (a later
+  // settings revision stays stale).
+  virtual void MarkRecomputed(long long org_id, long long revision, const std::string& rules_version) = 0;
   virtual Member CreateMember(long long org_id, const std::string& email, const std::string& role) = 0;
   virtual void DeactivateMember(long long org_id, const std::string& email) = 0;    // 404 if unknown
   virtual std::vector<Member> ListMembers(long long org_id) = 0;
@@ -270,10 +278,29 @@ class Store {
   // How many events the organization's decisions have produced so far.
   virtual long long EventCount(long long org_id) = 0;
 
-  // ---- rule sets applied per organization (stored, so every process runs the same rules) ----
-  virtual void ApplyRuleSet(long long org_id, const std::string& version, const nlohmann::json& files) = 0;
-  // org slug -> {"version", "files": {name: text}}
+  // ---- rule sets: stored, so every process decides an organization with the same rules ----
+  // Each organization is decided by its own set if one was applied to it, else by the default set;
+  // with neither, by no rules (its settings alone). A set is {"version", "files": {name: text},
+  // "applied", "origin"}; its version is the digest of its files.
+  // Makes the set active for org_id (nullopt: the default set) and appends it to the history, in one
+  // transaction. Returns false, writing nothing, when that version is already the active one.
+  virtual bool ApplyRuleSet(std::optional<long long> org_id, const std::string& version, const nlohmann::json& files,
+                            const std::string& origin) = 0;
+  // Removes the organization's own set (the default decides it again), or with nullopt the default
+  // set (organizations without their own are decided by their settings alone), recorded in the
+  // history as version "". Returns false when there was none.
+  virtual bool ClearRuleSet(std::optional<long long> org_id) = 0;
+  // org slug -> its own active set.
   virtual std::map<std::string, nlohmann::json> RuleSets() = 0;
+  virtual std::optional<nlohmann::json> DefaultRuleSet() = 0;
+  // Just the versions of the active sets, cheap enough to poll: org slug -> version, and "" -> the
+  // default set's (absent when none is stored).
+  virtual std::map<std::string, std::string> ActiveRuleSetVersions() = 0;
+  // Sets made active for org_id (nullopt: the default), newest first: {"seq", "version", "applied",
+  // "origin"} without files.
+  virtual std::vector<nlohmann::json> RuleSetHistory(std::optional<long long> org_id) = 0;
+  // The files of `version` as the history recorded them (any organization's, or the default's).
+  virtual std::optional<nlohmann::json> RuleSetFiles(const std::string& version) = 0;
 
   // Direct members of each group in group_ids, in one query.
   virtual std::map<std::string, std::vector<MemberRef>> MembersOf(long long org_id,

@@ -11,6 +11,7 @@ namespace {
 std::vector<std::string> FewerIndexes(Backend b);
 std::vector<std::string> UniqueManagedGroupNames();
 std::vector<std::string> SettingsRevisions();
+std::vector<std::string> RuleSetHistory(const std::string& pk);
 
 // Each entry is one schema version; never edit a released entry, append a new one.
 std::vector<std::vector<std::string>> Steps(Backend b) {
@@ -68,7 +69,8 @@ std::vector<std::vector<std::string>> Steps(Backend b) {
       "urn_folded TEXT NOT NULL, resource_type TEXT NOT NULL, definition TEXT NOT NULL, created TEXT NOT NULL, "
       "PRIMARY KEY (org_id, urn_folded))",
       "ALTER TABLE orgs ADD COLUMN schema_rev BIGINT NOT NULL DEFAULT 0",
-  }, FewerIndexes(b), UniqueManagedGroupNames(), SettingsRevisions()};
+  }, FewerIndexes(b), UniqueManagedGroupNames(), SettingsRevisions(),
+          RuleSetHistory(pk)};
 }
 
 // Fewer B-trees written for each stored user. Users are found by name through their unique index
@@ -118,6 +120,26 @@ std::vector<std::string> SettingsRevisions() {
   return {
       "ALTER TABLE orgs ADD COLUMN settings_rev BIGINT NOT NULL DEFAULT 0",
       "ALTER TABLE orgs ADD COLUMN recomputed_settings_rev BIGINT NOT NULL DEFAULT 0",
+  };
+}
+
+// The default rule set (one row, id 1) decides organizations without a set of their own; every set
+// made active, for an organization or as the default (org_id NULL), is kept in the history, so it can
+// be listed and reverted to. recomputed_rules is the rule-set version an organization's decisions
+// were last recomputed with.
+std::vector<std::string> RuleSetHistory(const std::string& pk) {
+  return {
+      "CREATE TABLE default_rule_set (id INTEGER PRIMARY KEY, version TEXT NOT NULL, files TEXT NOT NULL, "
+      "applied TEXT NOT NULL, origin TEXT NOT NULL)",
+      "ALTER TABLE rule_sets ADD COLUMN origin TEXT NOT NULL DEFAULT 'rules apply'",
+      "CREATE TABLE rule_set_history (seq " + pk + ", org_id BIGINT REFERENCES orgs(id), version TEXT NOT NULL, "
+      "files TEXT NOT NULL, applied TEXT NOT NULL, origin TEXT NOT NULL)",
+      "CREATE INDEX rule_set_history_org ON rule_set_history (org_id, seq)",
+      "CREATE INDEX rule_set_history_version ON rule_set_history (version)",
+      "INSERT INTO rule_set_history (org_id, version, files, applied, origin) "
+      "SELECT org_id, version, files, applied, 'rules apply' FROM rule_sets ORDER BY applied",
+      // Unknown for existing organizations: each is recomputed once by the next server to start.
+      "ALTER TABLE orgs ADD COLUMN recomputed_rules TEXT NOT NULL DEFAULT ''",
   };
 }
 

@@ -462,18 +462,25 @@ class SociStore final : public Store {
     return changed > 0;
   }
 
-  std::vector<std::pair<std::string, long long>> StaleDecisions() override {
+  std::vector<StaleOrg> StaleDecisions() override {
     Lease lease(pool_, caches_);
-    std::vector<std::pair<std::string, long long>> out;
-    Rows(lease.sql(), "SELECT slug, settings_rev FROM orgs WHERE settings_rev <> recomputed_settings_rev ORDER BY id",
-         {}, 2, [&](const std::vector<std::string>& c) { out.emplace_back(c[0], std::stoll(c[1])); });
+    std::vector<StaleOrg> out;
+    Rows(lease.sql(),
+         "SELECT o.slug, o.settings_rev, COALESCE(s.version, d.version, ''), "
+         "CASE WHEN o.settings_rev <> o.recomputed_settings_rev THEN 1 ELSE 0 END FROM orgs o "
+         "LEFT JOIN rule_sets s ON s.org_id = o.id LEFT JOIN default_rule_set d ON d.id = 1 "
+         "WHERE o.settings_rev <> o.recomputed_settings_rev OR o.recomputed_rules <> COALESCE(s.version, d.version, '') "
+         "ORDER BY o.id",
+         {}, 4, [&](const std::vector<std::string>& c) { out.push_back({c[0], std::stoll(c[1]), c[2], c[3] == "1"}); });
     return out;
   }
 
-  void MarkRecomputed(long long org_id, long long revision) override {
+  void MarkRecomputed(long long org_id, long long revision, const std::string& rules_version) override {
     Lease lease(pool_, caches_);
-    Exec(lease.sql(), "UPDATE orgs SET recomputed_settings_rev = :r WHERE id = :o AND recomputed_settings_rev < :r2",
-         {BindValue::Int(revision), BindValue::Int(org_id), BindValue::Int(revision)});
+    Exec(lease.sql(),
+         "UPDATE orgs SET recomputed_settings_rev = CASE WHEN recomputed_settings_rev < :r THEN :r2 "
+         "ELSE recomputed_settings_rev END, recomputed_rules = :v WHERE id = :o",
+         {BindValue::Int(revision), BindValue::Int(revision), BindValue::Text(rules_version), BindValue::Int(org_id)});
   }
 
   std::map<std::string, std::string> Settings(long long org_id) override {
@@ -1066,22 +1073,88 @@ class SociStore final : public Store {
   }
 
   // ---- rule sets ----------------------------------------------------------------------------
-  void ApplyRuleSet(long long org_id, const std::string& version, const nlohmann::json& files) override {
+  bool ApplyRuleSet(std::optional<long long> org_id, const std::string& version, const nlohmann::json& files,
+                    const std::string& origin) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    std::string body = scim::DumpJson(files), now = NowIso();
-    sql << "INSERT INTO rule_sets (org_id, version, files, applied) VALUES (:o, :v, :f, :a) "
-           "ON CONFLICT (org_id) DO UPDATE SET version = excluded.version, files = excluded.files, applied = excluded.applied",
-        soci::use(org_id), soci::use(version), soci::use(body), soci::use(now);
+    const std::string body = scim::DumpJson(files), now = NowIso();
+    Txn tx(sql, backend_, writer_.get());
+    if (ActiveVersion(sql, org_id) == version) return false;
+    if (org_id) {
+      Exec(sql, "INSERT INTO rule_sets (org_id, version, files, applied, origin) VALUES (:o, :v, :f, :a, :g) "
+                "ON CONFLICT (org_id) DO UPDATE SET version = excluded.version, files = excluded.files, "
+                "applied = excluded.applied, origin = excluded.origin",
+           {BindValue::Int(*org_id), BindValue::Text(version), BindValue::Text(body), BindValue::Text(now),
+            BindValue::Text(origin)});
+    } else {
+      Exec(sql, "INSERT INTO default_rule_set (id, version, files, applied, origin) VALUES (1, :v, :f, :a, :g) "
+                "ON CONFLICT (id) DO UPDATE SET version = excluded.version, files = excluded.files, "
+                "applied = excluded.applied, origin = excluded.origin",
+           {BindValue::Text(version), BindValue::Text(body), BindValue::Text(now), BindValue::Text(origin)});
+    }
+    AppendHistory(sql, org_id, version, body, now, origin);
+    tx.Commit();
+    return true;
+  }
+
+  bool ClearRuleSet(std::optional<long long> org_id) override {
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
+    Txn tx(sql, backend_, writer_.get());
+    const long long removed = org_id ? Exec(sql, "DELETE FROM rule_sets WHERE org_id = :o", {BindValue::Int(*org_id)})
+                                     : Exec(sql, "DELETE FROM default_rule_set WHERE id = 1", {});
+    if (!removed) return false;
+    AppendHistory(sql, org_id, "", "{}", NowIso(),
+                  org_id ? "rules clear: the default set decides" : "rules clear --default: settings alone decide");
+    tx.Commit();
+    return true;
   }
 
   std::map<std::string, nlohmann::json> RuleSets() override {
     Lease lease(pool_, caches_);
     std::map<std::string, nlohmann::json> out;
-    Rows(lease.sql(), "SELECT o.slug, s.version, s.files FROM rule_sets s JOIN orgs o ON o.id = s.org_id", {}, 3,
-         [&](const std::vector<std::string>& c) {
-           out[c[0]] = {{"version", c[1]}, {"files", nlohmann::json::parse(c[2])}};
+    Rows(lease.sql(), "SELECT o.slug, s.version, s.files, s.applied, s.origin FROM rule_sets s JOIN orgs o ON o.id = s.org_id",
+         {}, 5, [&](const std::vector<std::string>& c) { out[c[0]] = RuleSetOf(c[1], c[2], c[3], c[4]); });
+    return out;
+  }
+
+  std::optional<nlohmann::json> DefaultRuleSet() override {
+    Lease lease(pool_, caches_);
+    std::optional<nlohmann::json> out;
+    Rows(lease.sql(), "SELECT version, files, applied, origin FROM default_rule_set WHERE id = 1", {}, 4,
+         [&](const std::vector<std::string>& c) { out = RuleSetOf(c[0], c[1], c[2], c[3]); });
+    return out;
+  }
+
+  std::map<std::string, std::string> ActiveRuleSetVersions() override {
+    Lease lease(pool_, caches_);
+    std::map<std::string, std::string> out;
+    Rows(lease.sql(),
+         "SELECT o.slug, s.version FROM rule_sets s JOIN orgs o ON o.id = s.org_id "
+         "UNION ALL SELECT '', version FROM default_rule_set WHERE id = 1",
+         {}, 2, [&](const std::vector<std::string>& c) { out[c[0]] = c[1]; });
+    return out;
+  }
+
+  std::vector<nlohmann::json> RuleSetHistory(std::optional<long long> org_id) override {
+    Lease lease(pool_, caches_);
+    std::vector<nlohmann::json> out;
+    const std::string where = org_id ? "org_id = :o" : "org_id IS NULL";
+    std::vector<BindValue> binds;
+    if (org_id) binds.push_back(BindValue::Int(*org_id));
+    Rows(lease.sql(), "SELECT seq, version, applied, origin FROM rule_set_history WHERE " + where + " ORDER BY seq DESC",
+         binds, 4, [&](const std::vector<std::string>& c) {
+           out.push_back({{"seq", std::stoll(c[0])}, {"version", c[1]}, {"applied", c[2]}, {"origin", c[3]}});
          });
+    return out;
+  }
+
+  std::optional<nlohmann::json> RuleSetFiles(const std::string& version) override {
+    if (version.empty()) return std::nullopt;
+    Lease lease(pool_, caches_);
+    std::optional<nlohmann::json> out;
+    Rows(lease.sql(), "SELECT files FROM rule_set_history WHERE version = :v ORDER BY seq DESC LIMIT 1",
+         {BindValue::Text(version)}, 1, [&](const std::vector<std::string>& c) { out = nlohmann::json::parse(c[0]); });
     return out;
   }
 
@@ -1098,6 +1171,30 @@ class SociStore final : public Store {
   }
 
  private:
+  static nlohmann::json RuleSetOf(const std::string& version, const std::string& files, const std::string& applied,
+                                  const std::string& origin) {
+    return {{"version", version}, {"files", nlohmann::json::parse(files)}, {"applied", applied}, {"origin", origin}};
+  }
+
+  // The version of the set active for org_id (nullopt: the default), "" when none is.
+  std::string ActiveVersion(soci::session& sql, std::optional<long long> org_id) {
+    std::string version;
+    if (org_id)
+      Rows(sql, "SELECT version FROM rule_sets WHERE org_id = :o", {BindValue::Int(*org_id)}, 1,
+           [&](const std::vector<std::string>& c) { version = c[0]; });
+    else
+      Rows(sql, "SELECT version FROM default_rule_set WHERE id = 1", {}, 1,
+           [&](const std::vector<std::string>& c) { version = c[0]; });
+    return version;
+  }
+
+  void AppendHistory(soci::session& sql, std::optional<long long> org_id, const std::string& version,
+                     const std::string& files, const std::string& applied, const std::string& origin) {
+    Exec(sql, "INSERT INTO rule_set_history (org_id, version, files, applied, origin) VALUES (:o, :v, :f, :a, :g)",
+         {org_id ? BindValue::Int(*org_id) : BindValue::NullInt(), BindValue::Text(version), BindValue::Text(files),
+          BindValue::Text(applied), BindValue::Text(origin)});
+  }
+
   // The integer in the first column of the query's first row; 0 when there is none.
   long long IntegerOf(const std::string& text, const std::vector<BindValue>& binds) {
     Lease lease(pool_, caches_);
