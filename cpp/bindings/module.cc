@@ -11,6 +11,7 @@
 #include "py_decision_maker.h"
 #include "scim/json_text.h"
 #include "scimitar/error.h"
+#include "service/import_references.h"
 #include "service/scim_service.h"
 #include "scimitar/server.h"
 #include "scimitar/store.h"
@@ -221,6 +222,14 @@ PYBIND11_MODULE(_core, m) {
              auto f = s.RuleSetFiles(version);
              return f ? std::optional<std::string>(scimitar::scim::DumpJson(*f)) : std::nullopt;
            }, release())
+      // id -> userName of those ids that are users of the organization (exports name managers so).
+      .def("user_names", [](Store& s, const std::string& slug, const std::vector<std::string>& ids) {
+             const long long org = OrgId(s, slug);
+             std::map<std::string, std::string> out;
+             for (const auto& id : ids)
+               if (auto row = s.Get(org, scimitar::scim::ResourceKind::User, id)) out[id] = row->doc().value("userName", "");
+             return out;
+           }, release())
       .def("event_count", [](Store& s, const std::string& slug) { return s.EventCount(OrgId(s, slug)); }, release())
       // The same SCIM operations as the HTTP server, for the Python API (locations are relative).
       .def("list_json", [](Store& s, const std::string& slug, const std::string& kind, const std::string& filter,
@@ -258,8 +267,21 @@ PYBIND11_MODULE(_core, m) {
       .def("import_commit", [](Store& s, const std::string& slug, scimitar::service::PreparedImport& batch) {
              scimitar::service::ScimService service(s, scimitar::service::ServiceOptions{});
              auto summary = service.CommitImport(TenantOf(s, slug), batch);
+             nlohmann::json later = nlohmann::json::array();
+             for (const auto& m : summary.managers_later)
+               later.push_back({{"line", m.line}, {"key", m.key}, {"manager", m.manager}});
              return std::make_tuple(summary.created, summary.updated, summary.unchanged, std::move(summary.rejected),
-                                    summary.members_removed);
+                                    summary.members_removed, summary.memberships_added, summary.groups_created,
+                                    scimitar::scim::DumpJson(later));
+           }, release())
+      // Sets the managers import_commit left for later ([{"line", "key", "manager"}], from every batch
+      // of a file); returns (line, reason) for each that could not be set.
+      .def("import_resolve_managers", [](Store& s, const std::string& slug, const std::string& key,
+                                         const std::string& later_json) {
+             std::vector<scimitar::service::ManagerLater> later;
+             for (const auto& m : nlohmann::json::parse(later_json))
+               later.push_back({m.at("line").get<long long>(), m.at("key").get<std::string>(), m.at("manager")});
+             return scimitar::service::ResolveManagers(s, OrgId(s, slug), key == "userName", later);
            }, release());
 
   py::class_<scimitar::service::PreparedImport, std::shared_ptr<scimitar::service::PreparedImport>>(

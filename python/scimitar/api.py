@@ -53,6 +53,10 @@ class ImportReport:
     rules: str = ""  # which rule set decided: its version, and whether the organization applied it
     members_removed: int = 0  # group imports with replace_members: members the listed ones replaced
     replace_members: bool = False
+    memberships_added: int = 0  # user rows naming their groups: users added to groups
+    groups_created: int = 0  # ... and the managed groups created for them
+    # (line, reason) for rows imported without part of what they named (a manager not in the organization)
+    incomplete: list[tuple[int, str]] = dataclasses.field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -64,6 +68,10 @@ class ImportReport:
                 f"{self.unchanged} unchanged, {len(self.rejected)} rejected")
         if self.replace_members:
             text += f"; {self.members_removed} group members {'would be ' if self.dry_run else ''}removed"
+        if self.memberships_added or self.groups_created:
+            text += f"; {self.memberships_added} group memberships added ({self.groups_created} groups created)"
+        if self.incomplete:
+            text += f"; {len(self.incomplete)} imported incompletely"
         if not self.dry_run:
             text += f"; {self.decisions_changed} decisions changed"
         if self.total and self.unchanged == self.total:
@@ -71,6 +79,25 @@ class ImportReport:
         if self.rules:
             text += f"; decided by {self.rules}"
         return text
+
+
+class _KeysSeen:
+    """The import keys of a file's rows so far, to report a key a later row repeats (it would
+    silently overwrite the earlier row). Keeps a 64-bit hash per row, not the keys."""
+
+    def __init__(self, key: str) -> None:
+        self.key, self.fold = key, key in ("userName", "displayName")
+        self.hashes: set[int] = set()
+
+    def repeats(self, resource: dict) -> Optional[str]:
+        value = resource.get(self.key) if isinstance(resource, dict) else None
+        if not isinstance(value, str) or not value:
+            return None  # the core rejects the row, naming the missing key
+        h = hash(value.lower() if self.fold else value)
+        if h in self.hashes:
+            return f"{self.key} '{value}' repeats an earlier row of this file"
+        self.hashes.add(h)
+        return None
 
 
 class Database:
@@ -203,17 +230,23 @@ class Org:
         self.db.store.remove_schema(self.slug, urn)
 
     # -- reading ----------------------------------------------------------------------------------
-    def _list(self, kind: str, filter: Optional[str], sort_by: Optional[str], descending: bool, page_size: int,
-              attributes: Optional[str]) -> Iterator[dict]:
+    def _pages(self, kind: str, filter: Optional[str], sort_by: Optional[str] = None, descending: bool = False,
+               page_size: int = 500, attributes: Optional[str] = None) -> Iterator[list[dict]]:
         start = 1
         while True:
             page = json.loads(self.db.store.list_json(self.slug, kind, filter or "", sort_by or "",
                                                       "descending" if descending else "", start, page_size,
                                                       attributes or "", ""))
-            yield from page["Resources"]
+            if page["Resources"]:
+                yield page["Resources"]
             start += len(page["Resources"])
             if not page["Resources"] or start > page["totalResults"]:
                 return
+
+    def _list(self, kind: str, filter: Optional[str], sort_by: Optional[str], descending: bool, page_size: int,
+              attributes: Optional[str]) -> Iterator[dict]:
+        for page in self._pages(kind, filter, sort_by, descending, page_size, attributes):
+            yield from page
 
     def users(self, filter: Optional[str] = None, sort_by: Optional[str] = None, descending: bool = False,
               page_size: int = 500, attributes: Optional[str] = None) -> Iterator[dict]:
@@ -283,6 +316,8 @@ class Org:
         # order, each in its own transaction (import_commit). At most three batches are in flight.
         in_flight: collections.deque[Future] = collections.deque()
         failed = threading.Event()  # after a failed batch, later ones are not committed
+        managers_later: list[dict] = []  # managers not stored yet when their reports' batch was
+        seen = _KeysSeen(key)
 
         def commit(prepared: Future) -> Optional[tuple]:
             if failed.is_set():
@@ -294,13 +329,18 @@ class Org:
                 raise
 
         def collect() -> None:
-            answer = in_flight.popleft().result()  # (created, updated, unchanged, [(line, reason)])
+            # (created, updated, unchanged, [(line, reason)], members removed, memberships added,
+            #  groups created, managers left for later)
+            answer = in_flight.popleft().result()
             if answer is not None:
                 report.created += answer[0]
                 report.updated += answer[1]
                 report.unchanged += answer[2]
                 report.rejected.extend(answer[3])
                 report.members_removed += answer[4]
+                report.memberships_added += answer[5]
+                report.groups_created += answer[6]
+                managers_later.extend(json.loads(answer[7]))
             if tick:
                 tick(report.total)
 
@@ -327,17 +367,30 @@ class Org:
                     why = str(e) if not mapping and isinstance(e, ValueError) else f"mapping failed: {type(e).__name__}: {e}"
                     report.rejected.append((line, why))
                     continue
+                repeated = seen.repeats(resource)
+                if repeated:
+                    report.rejected.append((line, repeated))
+                    continue
                 batch.append({"line": line, "resource": resource})
                 if len(batch) >= batch_size:
                     flush()
             flush()
             while in_flight:
                 collect()
+        if managers_later:  # every row is stored now: the managers named by userName can be found
+            report.incomplete.extend(store.import_resolve_managers(self.slug, key, json.dumps(managers_later)))
         if isinstance(tick, Progress):
             tick.done(report)
         report.decisions_changed = self.db.store.event_count(self.slug) - events_before
         return report
 
-    def export_users(self, filter: Optional[str] = None) -> Iterator[dict]:
-        """Every user as a SCIM resource, streamed."""
-        return self.users(filter=filter, page_size=1000)
+    def export_users(self, filter: Optional[str] = None, portable: bool = True) -> Iterator[dict]:
+        """Every user, streamed. Portable (the default): as an import reads it back into any
+        organization, without id and meta, with groups and manager named (see exporter.py); else the
+        SCIM resources as the server returns them."""
+        if not portable:
+            return self.users(filter=filter, page_size=1000)
+        from .exporter import ManagerNames, portable_users
+        managers = ManagerNames(lambda ids: self.db.store.user_names(self.slug, ids))
+        return portable_users(self._pages("User", filter, page_size=1000), managers)
+

@@ -146,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
                           "(imports always decide with the stored set; see: scimitar rules show)")
     imp.add_argument("--batch-size", type=int, default=500)
 
-    exp = sub.add_parser("export", help="stream users as jsonl or csv")
+    exp = sub.add_parser("export", help="stream users as jsonl or csv, in the form import reads back")
     exp.add_argument("--org", required=True)
     exp.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     exp.add_argument("--filter", default=None)
@@ -278,34 +278,28 @@ def _import(args: argparse.Namespace) -> int:
         return 130
     for line, reason in report.rejected:
         print(f"line {line}: rejected: {reason}")
+    for line, reason in report.incomplete:
+        print(f"line {line}: {reason}")
     print(report)
     db.close()
-    return 0 if not report.rejected else 3
-
-
-EXPORT_COLUMNS = ["id", "externalId", "userName", "displayName", "active", "name.givenName", "name.familyName",
-                  "emails[work].value", "title",
-                  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"]
+    return 0 if not report.rejected and not report.incomplete else 3
 
 
 def _export(args: argparse.Namespace) -> int:
     import csv
     from .api import Database
-    db = Database(args.db, rules=None)
-    org = db.org(args.org)
+    from .exporter import csv_columns, flatten
+    org = Database(args.db).org(args.org)
     if args.format == "jsonl":
         for u in org.export_users(args.filter):
-            sys.stdout.write(json.dumps(u) + "\n")
+            sys.stdout.write(json.dumps(u, ensure_ascii=False, sort_keys=True) + "\n")
         return 0
-    writer = csv.writer(sys.stdout)
-    writer.writerow(EXPORT_COLUMNS)
-    ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    # Two passes: the columns are those the users' attributes need (see exporter.py).
+    columns = csv_columns(flatten(u) for u in org.export_users(args.filter))
+    writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
+    writer.writeheader()
     for u in org.export_users(args.filter):
-        work = next((e.get("value") for e in u.get("emails", []) if e.get("type") == "work"), "")
-        writer.writerow([u["id"], u.get("externalId", ""), u["userName"], u.get("displayName", ""),
-                         str(u.get("active", "")).lower(), u.get("name", {}).get("givenName", ""),
-                         u.get("name", {}).get("familyName", ""), work, u.get("title", ""),
-                         u.get(ent, {}).get("department", "")])
+        writer.writerow(flatten(u))
     return 0
 
 

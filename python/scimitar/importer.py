@@ -13,22 +13,31 @@ from typing import Any, Callable, Iterator, Optional
 
 from . import _json
 
-_MULTI = re.compile(r"^(?P<attr>[A-Za-z]+)\[(?P<type>[^\]]+)\]\.(?P<sub>[A-Za-z]+)$")
+_MULTI = re.compile(r"^(?P<attr>[A-Za-z$]+)\[(?P<type>[^\]]+)\]\.(?P<sub>[A-Za-z$]+)$")
+LIST_SEPARATOR = ";"  # between the names of a "groups" or "members.userName" cell
 
 
 @functools.lru_cache(maxsize=4096)
 def _header_target(header: str) -> tuple:
     """Where a column goes, worked out once per header (every row of a file has the same headers):
-    ("urn", urn, attr), ("multi", attr, type, sub), ("sub", attr, sub) or ("attr", name)."""
+    ("json", path), ("names", attr, sub), ("multi", attr, type, sub), ("sub", attr, sub) or
+    ("attr", name); `path` and the URN forms put the attribute under its extension:
+    ("urn", urn, target) with target one of the others."""
     header = header.strip()
     if header.lower().startswith("urn:"):
-        urn, _, attr = header.rpartition(":")
-        return ("urn", urn, attr)
+        urn, _, attr = header.rpartition(":")  # "urn:...:User:manager.userName": the attribute is last
+        return ("urn", urn, _header_target(attr))
+    if header.endswith("[]"):
+        return ("json", header[:-2])
+    if header == "groups":
+        return ("names", "groups", None)
     m = _MULTI.match(header)
     if m:
         return ("multi", m["attr"], m["type"], m["sub"])
     if "." in header:
         attr, sub = header.split(".", 1)
+        if attr == "members" and sub in ("value", "userName", "externalId"):
+            return ("names", "members", sub)
         return ("sub", attr, sub)
     return ("attr", header)
 
@@ -41,9 +50,45 @@ def _row_plan(headers: tuple) -> tuple:
     return tuple((h, _header_target(h)) for h in headers if isinstance(h, str))
 
 
+def _put(out: dict, target: tuple, value: Any, header: str) -> None:
+    kind = target[0]
+    if kind == "attr":
+        out[target[1]] = value
+    elif kind == "sub":
+        out.setdefault(target[1], {})[target[2]] = value
+    elif kind == "json":
+        try:
+            out[target[1]] = json.loads(value)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"column '{header}' holds JSON: {e.msg}") from None
+    elif kind == "names":
+        names = [n.strip() for n in value.split(LIST_SEPARATOR) if n.strip()]
+        if target[1] == "groups":
+            out.setdefault("groups", []).extend(names)
+        else:
+            out.setdefault("members", []).extend({target[2]: n} for n in names)
+    elif kind == "multi":
+        items = out.setdefault(target[1], [])
+        for item in items:
+            if item.get("type") == target[2]:
+                break
+        else:
+            item = {"type": target[2]}
+            items.append(item)
+        item[target[3]] = value
+    else:
+        urn = target[1]
+        _put(out.setdefault(urn, {}), target[2], value, header)
+        schemas = out.setdefault("schemas", ["urn:ietf:params:scim:schemas:core:2.0:User"])
+        if urn not in schemas:
+            schemas.append(urn)
+
+
 def resource_from_row(row: dict) -> dict:
-    """A flat row to a SCIM resource by header: "userName", "name.givenName", "emails[work].value",
-    "urn:...:enterprise:2.0:User:department". Empty cells are skipped; a row that already looks like
+    """A flat row to a SCIM resource by header (docs/python-api.md, "Import file conventions"):
+    "userName", "name.givenName", "emails[work].value", "urn:...:enterprise:2.0:User:department",
+    "...:manager.userName", "groups" and "members.userName" (names separated by ';'), and "attr[]"
+    for a cell holding the attribute's JSON. Empty cells are skipped; a row that already looks like
     SCIM (nested values) passes through. Raises ValueError, with a reason for the report, for a row
     that is not an object of columns."""
     if not isinstance(row, dict):
@@ -55,26 +100,7 @@ def resource_from_row(row: dict) -> dict:
             continue
         if isinstance(value, (dict, list)):
             return dict(row)
-        kind = target[0]
-        if kind == "attr":
-            out[target[1]] = value
-        elif kind == "sub":
-            out.setdefault(target[1], {})[target[2]] = value
-        elif kind == "multi":
-            items = out.setdefault(target[1], [])
-            for item in items:
-                if item.get("type") == target[2]:
-                    break
-            else:
-                item = {"type": target[2]}
-                items.append(item)
-            item[target[3]] = value
-        else:
-            urn = target[1]
-            out.setdefault(urn, {})[target[2]] = value
-            schemas = out.setdefault("schemas", ["urn:ietf:params:scim:schemas:core:2.0:User"])
-            if urn not in schemas:
-                schemas.append(urn)
+        _put(out, target, value, header)
     return out
 
 

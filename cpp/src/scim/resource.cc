@@ -22,7 +22,17 @@ bool IsMembershipAttr(const ResourceTypeDef& type, const std::string& name) {
   return (type.kind == ResourceKind::Group && name == "members") || (type.kind == ResourceKind::User && name == "groups");
 }
 
-nlohmann::json Scalar(const AttributeDef& def, const nlohmann::json& v, const std::string& where) {
+// The number a text cell holds, written in full as JSON writes numbers ("12", "-3", "2.5"); else null.
+nlohmann::json NumberOfText(const nlohmann::json& v, bool integer) {
+  if (!v.is_string()) return nullptr;
+  const std::string& s = v.get_ref<const std::string&>();
+  if (s.empty() || s.size() > 40) return nullptr;
+  nlohmann::json n = nlohmann::json::parse(s, nullptr, /*allow_exceptions=*/false);
+  if (integer ? !n.is_number_integer() : !n.is_number()) return nullptr;
+  return n;
+}
+
+nlohmann::json Scalar(const AttributeDef& def, const nlohmann::json& v, const std::string& where, Values values) {
   switch (def.type) {
     case AttrType::Boolean:
       if (v.is_boolean()) return v;
@@ -34,9 +44,13 @@ nlohmann::json Scalar(const AttributeDef& def, const nlohmann::json& v, const st
       throw InvalidValue("'" + where + "' must be a boolean");
     case AttrType::Integer:
       if (v.is_number_integer()) return v;
+      if (values == Values::Text)
+        if (auto n = NumberOfText(v, true); !n.is_null()) return n;
       throw InvalidValue("'" + where + "' must be an integer");
     case AttrType::Decimal:
       if (v.is_number()) return v;
+      if (values == Values::Text)
+        if (auto n = NumberOfText(v, false); !n.is_null()) return n;
       throw InvalidValue("'" + where + "' must be a number");
     case AttrType::DateTime:
       if (v.is_string() && NormalizeDateTime(v.get<std::string>())) return v;
@@ -50,8 +64,8 @@ nlohmann::json Scalar(const AttributeDef& def, const nlohmann::json& v, const st
   return v;
 }
 
-nlohmann::json Single(const AttributeDef& def, const nlohmann::json& v, const std::string& where) {
-  if (def.type != AttrType::Complex) return Scalar(def, v, where);
+nlohmann::json Single(const AttributeDef& def, const nlohmann::json& v, const std::string& where, Values values) {
+  if (def.type != AttrType::Complex) return Scalar(def, v, where, values);
   // Entra ID's default mapping sends the enterprise manager as the manager's id alone.
   if (v.is_string() && def.name == "manager" && def.Sub("value"))
     return nlohmann::json{{"value", v.get<std::string>()}};
@@ -60,7 +74,7 @@ nlohmann::json Single(const AttributeDef& def, const nlohmann::json& v, const st
   for (auto it = v.begin(); it != v.end(); ++it) {
     const AttributeDef* sub = def.Sub(it.key());
     if (!sub || sub->mutability == Mutability::ReadOnly || it.value().is_null()) continue;
-    out[sub->name] = Scalar(*sub, it.value(), where + "." + sub->name);
+    out[sub->name] = Scalar(*sub, it.value(), where + "." + sub->name, values);
   }
   for (const auto& sub : def.subs)
     if (sub.required && !out.contains(sub.name)) throw InvalidValue("'" + where + "." + sub.name + "' is required");
@@ -69,14 +83,15 @@ nlohmann::json Single(const AttributeDef& def, const nlohmann::json& v, const st
 
 }  // namespace
 
-nlohmann::json NormalizeValue(const AttributeDef& def, const nlohmann::json& value, const std::string& where) {
-  if (!def.multi) return Single(def, value, where);
+nlohmann::json NormalizeValue(const AttributeDef& def, const nlohmann::json& value, const std::string& where,
+                              Values values) {
+  if (!def.multi) return Single(def, value, where, values);
   nlohmann::json out = nlohmann::json::array();
   if (value.is_array()) {
     for (const auto& e : value)
-      if (!e.is_null()) out.push_back(Single(def, e, where));
+      if (!e.is_null()) out.push_back(Single(def, e, where, values));
   } else {
-    out.push_back(Single(def, value, where));
+    out.push_back(Single(def, value, where, values));
   }
   return out;
 }
@@ -84,7 +99,7 @@ nlohmann::json NormalizeValue(const AttributeDef& def, const nlohmann::json& val
 namespace {
 
 void NormalizeAttributes(const ResourceTypeDef& type, const SchemaDef& schema, const nlohmann::json& in,
-                         nlohmann::json& out, NormalizedResource& result, const std::string& prefix) {
+                         nlohmann::json& out, NormalizedResource& result, const std::string& prefix, Values values) {
   for (auto it = in.begin(); it != in.end(); ++it) {
     const std::string& key = it.key();
     const AttributeDef* def = schema.Find(key);
@@ -110,7 +125,7 @@ void NormalizeAttributes(const ResourceTypeDef& type, const SchemaDef& schema, c
     }
     if (def->mutability == Mutability::ReadOnly || def->mutability == Mutability::WriteOnly) continue;
     if (it.value().is_null()) continue;
-    nlohmann::json v = NormalizeValue(*def, it.value(), where);
+    nlohmann::json v = NormalizeValue(*def, it.value(), where, values);
     if ((v.is_array() || v.is_object()) && v.empty()) continue;
     out[def->name] = std::move(v);
   }
@@ -118,7 +133,8 @@ void NormalizeAttributes(const ResourceTypeDef& type, const SchemaDef& schema, c
 
 }  // namespace
 
-NormalizedResource Normalize(const ResourceTypeDef& type, const nlohmann::json& body, bool require_schemas) {
+NormalizedResource Normalize(const ResourceTypeDef& type, const nlohmann::json& body, bool require_schemas,
+                             Values values) {
   if (!body.is_object()) throw InvalidSyntax("the request body must be a JSON object");
   NormalizedResource result;
   result.doc = nlohmann::json::object();
@@ -132,13 +148,13 @@ NormalizedResource Normalize(const ResourceTypeDef& type, const nlohmann::json& 
         if (s.is_string() && EqualsIgnoreCase(s.get<std::string>(), type.core->id)) has_core = true;
     if (!has_core) throw InvalidValue("'schemas' must list " + type.core->id);
   }
-  NormalizeAttributes(type, *type.core, body, result.doc, result, "");
+  NormalizeAttributes(type, *type.core, body, result.doc, result, "", values);
   for (const SchemaDef* ext : type.extensions) {
     for (auto it = body.begin(); it != body.end(); ++it) {
       if (!EqualsIgnoreCase(it.key(), ext->id) || it.value().is_null()) continue;
       if (!it.value().is_object()) throw InvalidValue("'" + ext->id + "' must be an object");
       nlohmann::json ext_doc = nlohmann::json::object();
-      NormalizeAttributes(type, *ext, it.value(), ext_doc, result, ext->id + ":");
+      NormalizeAttributes(type, *ext, it.value(), ext_doc, result, ext->id + ":", values);
       for (const auto& attr : ext->attributes)  // an extension's required attributes, when it is present
         if (attr.required && !ext_doc.contains(attr.name))
           throw InvalidValue("'" + ext->id + ":" + attr.name + "' is required");

@@ -21,11 +21,15 @@ struct NormalizedResource {
 // Validates a client-supplied resource (POST/PUT body, or a patched document). Attribute names are
 // rewritten to their schema spelling; "True"/"False" strings become booleans; readOnly attributes are
 // dropped; unknown attributes are dropped. Throws ScimError 400 invalidValue/invalidSyntax naming the
-// attribute. With require_schemas, "schemas" must list the core schema.
-NormalizedResource Normalize(const ResourceTypeDef& type, const nlohmann::json& body, bool require_schemas);
+// attribute. With require_schemas, "schemas" must list the core schema. With Values::Text (import
+// rows, whose cells are text), integers and decimals may also be given as their decimal text.
+enum class Values { Typed, Text };
+NormalizedResource Normalize(const ResourceTypeDef& type, const nlohmann::json& body, bool require_schemas,
+                             Values values = Values::Typed);
 
 // Normalizes one attribute value per its definition (for PATCH values); `where` names it in errors.
-nlohmann::json NormalizeValue(const AttributeDef& def, const nlohmann::json& value, const std::string& where);
+nlohmann::json NormalizeValue(const AttributeDef& def, const nlohmann::json& value, const std::string& where,
+                              Values values = Values::Typed);
 
 // Which attributes to return (RFC 7644 section 3.9), parsed once per request.
 struct Projection {

@@ -55,6 +55,53 @@ std::vector<bool> Repeats(const std::vector<PreparedImport::Row>& rows, bool use
   return out;
 }
 
+// Puts the ids of the users a row names into it: its manager (left for later when not stored yet)
+// and, for groups, its members (a member that is not a user of the organization rejects the row).
+void ResolveNames(PreparedImport::Row& row, const NameIndex& names) {
+  if (row.refs.manager) {
+    if (auto manager = ResolvedManager(*row.refs.manager, names)) {
+      row.n.doc[scim::kEnterpriseUrn]["manager"] = std::move(*manager);
+      auto& schemas = row.n.doc["schemas"];
+      if (std::find(schemas.begin(), schemas.end(), scim::kEnterpriseUrn) == schemas.end())
+        schemas.push_back(scim::kEnterpriseUrn);
+      row.manager_later = false;
+    } else {
+      row.manager_later = true;
+    }
+  }
+  for (const auto& [attr, value] : row.refs.members) {
+    const auto& index = attr == "userName" ? names.by_user_name : names.by_external_id;
+    auto found = index.find(attr == "userName" ? scim::ToLower(value) : value);
+    if (found == index.end()) throw InvalidValue("member " + attr + " '" + value + "' is not a user of this organization");
+    if (!row.n.members) row.n.members.emplace();
+    row.n.members->push_back(found->second);
+  }
+  row.refs.members.clear();  // resolved once: a later pass must not add them again
+}
+
+// After a pass wrote its rows: the managers left for later, and the groups user rows name.
+void AfterPass(Store& store, const Tenant& t, PreparedImport& batch, const std::vector<PreparedImport::Row>& rows) {
+  std::vector<std::string> keys;
+  for (const auto& row : rows) {
+    if (batch.results[row.index].outcome == ImportOutcome::Rejected) continue;
+    if (row.manager_later)
+      batch.managers_later.push_back(ManagerLater{batch.results[row.index].line, row.key, *row.refs.manager});
+    if (!row.refs.groups.empty()) keys.push_back(row.key);
+  }
+  if (keys.empty()) return;
+  std::map<std::string, std::string> ids;  // key -> user id
+  for (const auto& r : store.FindByKey(t.org_id, ResourceKind::User, batch.key.by_name, keys))
+    ids[batch.key.Of(r.doc())] = r.id;
+  std::vector<std::pair<std::string, std::vector<std::string>>> wanted;
+  for (const auto& row : rows)
+    if (auto id = ids.find(row.key); id != ids.end() && !row.refs.groups.empty() &&
+                                     batch.results[row.index].outcome != ImportOutcome::Rejected)
+      wanted.emplace_back(id->second, row.refs.groups);
+  const auto [added, created] = AddToNamedGroups(store, t.org_id, wanted);
+  batch.memberships_added += added;
+  batch.groups_created += created;
+}
+
 // Imports the first row of every key in `rows`; returns the rows whose key or name repeats one of
 // those (for the next pass).
 std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, PreparedImport& batch,
@@ -106,9 +153,14 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
     MemberChanges members;
   };
   std::vector<Update> updates;
+  std::vector<const ImportReferences*> named;
+  for (const auto& row : now)
+    if (row.refs.manager || !row.refs.members.empty()) named.push_back(&row.refs);
+  const NameIndex names = named.empty() ? NameIndex{} : LookUpNames(store, t.org_id, named);
   for (auto& row : now) {
     ImportRowResult& result = results[row.index];
     try {
+      ResolveNames(row, names);
       auto found = stored.find(row.key);
       if (found == stored.end()) {
         if (taken.count(row.name))
@@ -196,6 +248,7 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
       Reject(results[row->index], e.what());
     }
   }
+  if (!dry_run) AfterPass(store, t, batch, now);
   return later;
 }
 
@@ -230,7 +283,9 @@ std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, Reso
       nlohmann::json body = std::move(item.at("resource"));
       if (body.is_object() && !body.contains("schemas")) body["schemas"] = {type.core->id};
       if (transform) body = rules->Transform(t.slug, type.name, body, settings);
-      PreparedImport::Row row{i, scim::Normalize(type, body, /*require_schemas=*/true), "", "", "", ""};
+      ImportReferences refs = TakeReferences(kind, body);
+      PreparedImport::Row row{i, scim::Normalize(type, body, /*require_schemas=*/true, scim::Values::Text), "", "", "", "",
+                              std::move(refs), false};
       row.key = batch->key.Of(row.n.doc);
       if (row.key.empty()) throw InvalidValue("the row has no " + key);
       row.name = name_key.Of(row.n.doc);
@@ -255,7 +310,7 @@ std::shared_ptr<PreparedImport> ScimService::PrepareImport(const Tenant& t, Reso
   std::vector<NewResource> fresh;  // lends the rows' documents to DecideAhead
   for (size_t i = 0; i < batch->pending.size(); ++i) {
     PreparedImport::Row& row = batch->pending[i];
-    if (repeats[i] || stored.count(row.key)) continue;
+    if (repeats[i] || stored.count(row.key) || row.refs.manager) continue;  // a manager is resolved at commit
     row.id = store::NewResourceId();
     lent.push_back(&row);
     std::string text = scim::DumpJson(row.n.doc);
@@ -274,6 +329,9 @@ ImportSummary ScimService::CommitImport(const Tenant& t, PreparedImport& batch) 
   while (!pending.empty()) pending = ImportPass(store_, t, batch, std::move(pending));
   ImportSummary summary;
   summary.members_removed = batch.members_removed;
+  summary.memberships_added = batch.memberships_added;
+  summary.groups_created = batch.groups_created;
+  summary.managers_later = std::move(batch.managers_later);
   for (auto& r : batch.results) {
     switch (r.outcome) {
       case ImportOutcome::Created: ++summary.created; break;

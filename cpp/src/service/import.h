@@ -8,6 +8,7 @@
 
 #include "scim/resource.h"
 #include "scimitar/store.h"
+#include "service/import_references.h"
 
 namespace scimitar::service {
 
@@ -33,7 +34,9 @@ struct ImportRowResult {
 struct ImportSummary {
   size_t created = 0, updated = 0, unchanged = 0;
   size_t members_removed = 0;  // group members dropped by rows that replace a membership
+  size_t memberships_added = 0, groups_created = 0;  // by user rows that name their groups
   std::vector<std::pair<long long, std::string>> rejected;
+  std::vector<ManagerLater> managers_later;  // for ResolveManagers, once the whole file is imported
 };
 
 // One batch of an import between ScimService::PrepareImport and CommitImport. Not thread-safe: one
@@ -46,6 +49,8 @@ struct PreparedImport {
     std::string name;        // folded userName/displayName
     std::string id;          // assigned ahead for a user decided ahead, else ""
     std::string doc_text;    // with `id`: the document as it will be stored
+    ImportReferences refs;   // names resolved at commit (import_references.h)
+    bool manager_later = false;  // its manager was not stored yet at commit
   };
   scim::ResourceKind kind{};
   ImportKey key;
@@ -54,6 +59,8 @@ struct PreparedImport {
   // IdP pushed stays); true makes the list the whole membership.
   bool replace_members = false;
   size_t members_removed = 0;  // by replacing rows, counted at commit (also in a dry run)
+  size_t memberships_added = 0, groups_created = 0;
+  std::vector<ManagerLater> managers_later;
   std::vector<ImportRowResult> results;  // one per row; rows rejected by validation are final already
   std::vector<Row> pending;      // the valid rows
   DecidedAhead ahead;
