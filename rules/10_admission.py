@@ -3,10 +3,12 @@
 Organizations without the setting admit everyone (subject to default_policy)."""
 from scimitar import rules
 
+USER_GROUP = rules.setting("user_group", description="the IdP group whose members get an account (unset: everyone)")
+
 
 @rules.decide(priority=10)
 def admission_group(user, ctx):
-    group = ctx.settings.get("user_group")
+    group = ctx.settings.get(USER_GROUP)
     if group is None:
         return None
     if group in user.groups:

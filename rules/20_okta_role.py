@@ -4,6 +4,8 @@ primary one). Values are mapped through the setting role_map ("okta_value=app_ro
 unknown values fall through to the next rules and then to default_role."""
 from scimitar import rules
 
+ROLE_MAP = rules.setting("role_map", description="okta_value=app_role,... (unset: Okta roles are used as they are)")
+
 
 def _okta_role(user):
     for key, value in user.raw.items():
@@ -21,7 +23,7 @@ def role_from_okta(user, ctx):
     role = _okta_role(user)
     if not role:
         return None
-    mapping = dict(item.split("=", 1) for item in ctx.settings.get("role_map", "").split(",") if "=" in item)
+    mapping = dict(item.split("=", 1) for item in ctx.settings.get(ROLE_MAP, "").split(",") if "=" in item)
     if mapping and role not in mapping:
         return None
     return rules.Decision(role=mapping.get(role, role), reason=f"Okta role '{role}'")

@@ -104,8 +104,19 @@ PYBIND11_MODULE(_core, m) {
       // Validated (ScimError 400 naming what the setting accepts); a change of a setting decisions
       // read marks the organization's decisions stale, and a running server recomputes them.
       .def("set_setting", [](Store& s, const std::string& slug, const std::string& k, const std::string& v) {
-             const std::string value = scimitar::decisions::ValidateSetting(k, v);
-             return s.WriteSetting(OrgId(s, slug), k, value, scimitar::decisions::ReadByDecisions(k));
+             const long long org = OrgId(s, slug);
+             const std::string value = scimitar::decisions::ValidateSetting(
+                 k, v, scimitar::decisions::ParseDeclarations(s.DeclaredSettings(org)));
+             return s.WriteSetting(org, k, value, scimitar::decisions::ReadByDecisions(k));
+           }, release())
+      // What set_setting would store (ScimError 400 if refused): the built-in settings and those the
+      // organization's rule set declares are checked; other keys take any text.
+      .def("validate_setting", [](Store& s, const std::string& slug, const std::string& k, const std::string& v) {
+             return scimitar::decisions::ValidateSetting(
+                 k, v, scimitar::decisions::ParseDeclarations(s.DeclaredSettings(OrgId(s, slug))));
+           }, release())
+      .def("declared_settings_json", [](Store& s, const std::string& slug) {
+             return scimitar::scim::DumpJson(s.DeclaredSettings(OrgId(s, slug)));
            }, release())
       .def("unset_setting", [](Store& s, const std::string& slug, const std::string& k) {
              return s.WriteSetting(OrgId(s, slug), k, std::nullopt, scimitar::decisions::ReadByDecisions(k));
@@ -131,8 +142,10 @@ PYBIND11_MODULE(_core, m) {
              const char* type = scimitar::decisions::EventFor(was, now, same);
              return type ? std::optional<std::string>(type) : std::nullopt;
            })
-      .def_static("validate_setting", [](const std::string& k, const std::string& v) {
-             return scimitar::decisions::ValidateSetting(k, v);
+      // Checks declarations (rules.setting) and returns them as stored: defaults in their stored form.
+      .def_static("checked_declarations", [](const std::string& declared) {
+             return scimitar::scim::DumpJson(scimitar::decisions::DeclarationsJson(
+                 scimitar::decisions::ParseDeclarations(nlohmann::json::parse(declared))));
            })
       .def_static("builtin_settings", [] {
              std::vector<std::tuple<std::string, std::vector<std::string>, std::string, std::string>> out;
@@ -201,9 +214,10 @@ PYBIND11_MODULE(_core, m) {
            }, release())
       // slug None: the default set. False when that version was already active.
       .def("apply_rule_set", [](Store& s, const std::optional<std::string>& slug, const std::string& version,
-                                const std::string& files, const std::string& origin) {
+                                const std::string& files, const std::string& declared, const std::string& origin) {
+             const auto decls = scimitar::decisions::ParseDeclarations(nlohmann::json::parse(declared));
              return s.ApplyRuleSet(slug ? std::optional<long long>(OrgId(s, *slug)) : std::nullopt, version,
-                                   nlohmann::json::parse(files), origin);
+                                   nlohmann::json::parse(files), scimitar::decisions::DeclarationsJson(decls), origin);
            }, release())
       .def("clear_rule_set", [](Store& s, const std::optional<std::string>& slug) {
              return s.ClearRuleSet(slug ? std::optional<long long>(OrgId(s, *slug)) : std::nullopt);

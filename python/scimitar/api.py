@@ -204,7 +204,7 @@ class Org:
         """Sets settings, each validated first (ScimError 400 naming what a setting accepts). A running
         server recomputes the organization's decisions when one that decisions read changes."""
         for k, v in settings.items():
-            self.db.store.validate_setting(k, str(v))
+            self.db.store.validate_setting(self.slug, k, str(v))
         for k, v in settings.items():
             self.db.store.set_setting(self.slug, k, str(v))
 

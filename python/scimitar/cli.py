@@ -181,13 +181,18 @@ def _org_show(store, slug: str) -> None:
         raise ScimError(404, "", f"no organization '{slug}'")
     print(f"organization {slug}: {found[2]}")
     settings = store.settings(slug)
-    builtin = {key: default for key, _, default, _ in store.builtin_settings()}
+    declared = {key: (default, "built in") for key, _, default, _ in store.builtin_settings()}
+    for d in json.loads(store.declared_settings_json(slug)):
+        declared[d["key"]] = (d["default"], "declared by the rules")
     print("settings:")
-    for key in sorted(set(settings) | set(builtin)):
+    for key in sorted(set(settings) | set(declared)):
+        default, by = declared.get(key, (None, "not declared by the rules"))
         if key in settings:
-            print(f"  {key}={settings[key]}  (set)")
+            print(f"  {key}={settings[key]}  (set; {by})")
+        elif default is not None:
+            print(f"  {key}={default}  (default; {by})")
         else:
-            print(f"  {key}={builtin[key]}  (default)")
+            print(f"  {key}  (not set, no default; {by})")
     _print_active(store, slug)
 
 
@@ -502,7 +507,7 @@ def _run(args: argparse.Namespace) -> int:
                     raise SystemExit(f"error: '{item}' is not KEY=VALUE")
                 pairs.append((key, value))
             for key, value in pairs:  # all checked before any is stored
-                store.validate_setting(key, value)
+                store.validate_setting(args.slug, key, value)
             for key, value in pairs:
                 changed = store.set_setting(args.slug, key, value)
                 print(f"{args.slug}: {key}={store.settings(args.slug)[key]}" + ("" if changed else " (unchanged)"))

@@ -16,11 +16,10 @@ import json
 import logging
 import threading
 import time
-from types import MappingProxyType
 from typing import Callable, Iterator, Optional
 
 from . import _json
-from .rules import Context, RuleLoadError, RuleSet, RuleTimeout, User, load_rules, load_sources
+from .rules import RuleLoadError, RuleSet, RuleTimeout, User, load_rules, load_sources
 
 log = logging.getLogger("scimitar.engine")
 
@@ -142,7 +141,7 @@ class Engine:
         costs only its own decision."""
         p = _json.loads(payload)
         rule_set = self.rule_set_for(p["org"])
-        ctx = Context(p["org"], MappingProxyType(p["settings"]), _parse_now(p["now"]))  # shared: read-only
+        ctx = rule_set.context(p["org"], p["settings"], _parse_now(p["now"]))  # shared: read-only
         out = []
         watchdog, budget = self._watchdog, self._budget
         for u in p["users"]:
@@ -166,7 +165,7 @@ class Engine:
         rule_set = self.rule_set_for(org)
         if not rule_set.transforms.get(resource_type):
             return resource
-        ctx = Context(org, MappingProxyType(_json.loads(settings)), dt.datetime.now(dt.timezone.utc))
+        ctx = rule_set.context(org, _json.loads(settings), dt.datetime.now(dt.timezone.utc))
         try:
             with self._watchdog.limit(self._budget):
                 return _json.dumps(rule_set.transform(resource_type, _json.loads(resource), ctx))
@@ -179,7 +178,7 @@ class Engine:
         A handler failure is recorded on the event, which is retried with backoff."""
         events = json.loads(store.claim_events_json(batch, 60))
         delivered = []
-        settings: dict[str, MappingProxyType] = {}  # per organization, read once per batch
+        settings: dict[str, dict] = {}  # per organization, read once per batch
         for e in events:
             rule_set = self.rule_set_for(e["org"])
             handlers = rule_set.handlers.get(e["type"], []) + rule_set.handlers.get("*", [])
@@ -187,8 +186,8 @@ class Engine:
                 delivered.append(e["id"])
                 continue
             if e["org"] not in settings:
-                settings[e["org"]] = MappingProxyType(dict(store.settings(e["org"])))
-            ctx = Context(e["org"], settings[e["org"]], dt.datetime.now(dt.timezone.utc))
+                settings[e["org"]] = dict(store.settings(e["org"]))
+            ctx = rule_set.context(e["org"], settings[e["org"]], dt.datetime.now(dt.timezone.utc))
             event = {"id": e["id"], "type": e["type"], "org": e["org"], **e["payload"]}
             try:
                 for h in handlers:

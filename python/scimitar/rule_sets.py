@@ -41,7 +41,8 @@ def load_stored(entry: dict, label: str) -> RuleSet:
 
 def apply(store, rule_set: RuleSet, slug: Optional[str], what: str) -> bool:
     """Makes `rule_set` active for `slug` (None: the default set). False when it already was."""
-    return store.apply_rule_set(slug, rule_set.version, json.dumps(rule_set.files), origin(what))
+    return store.apply_rule_set(slug, rule_set.version, json.dumps(rule_set.files), json.dumps(rule_set.settings),
+                                origin(what))
 
 
 def active(store, slug: str) -> dict:

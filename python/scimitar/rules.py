@@ -24,15 +24,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import json
 import logging
 import os
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 __all__ = ["Decision", "Reject", "RuleLoadError", "decide", "group_name", "transform", "on",
-           "auto_provisioning", "RuleSet", "load_rules", "User", "Group", "Context"]
+           "auto_provisioning", "setting", "RuleSet", "load_rules", "User", "Group", "Context"]
 
 log = logging.getLogger("scimitar.rules")
 
@@ -75,6 +77,7 @@ class _Rule:
 class _Collector:
     def __init__(self) -> None:
         self.rules: list[_Rule] = []
+        self.settings: list[dict] = []  # declarations, in their stored form (see setting())
         self.file = "<inline>"
 
     def add(self, kind: str, fn: Callable[..., Any], priority: int = 100, arg: Optional[str] = None,
@@ -102,6 +105,28 @@ def decide(priority: int = 100) -> Callable[[Callable], Callable]:
         fn, priority = priority, 100
         return wrap(fn)
     return wrap
+
+
+def setting(key: str, default: Any = None, *, choices: Optional[Iterable[str]] = None, type: str = "text",
+            description: str = "") -> str:
+    """Declares a per-organization setting the rules read, e.g.
+    ``USER_GROUP = rules.setting("user_group", default="Fluid User")``; returns the key. `type` is
+    "text", "integer" or "boolean"; `choices` limits a text setting to those values. `scimitar org set`
+    refuses values the declaration does not accept, `org show` lists the setting, and
+    ``ctx.settings[key]`` is its value, or the default while it is not set (stored as text: "5",
+    "true"). The scimitar core checks the declaration when the folder loads."""
+    from ._core import ScimError, Store
+    c = _collector()
+    decl = {"key": key, "type": type, "choices": list(choices) if choices is not None else None,
+            "default": default, "description": description}
+    try:
+        checked = json.loads(Store.checked_declarations(json.dumps([decl])))[0]
+    except (ScimError, TypeError, ValueError) as e:
+        raise RuleLoadError(f"{c.file}: rules.setting({key!r}): {e}") from None
+    if any(d["key"] == key for d in c.settings):
+        raise RuleLoadError(f"{c.file}: rules.setting({key!r}) is declared twice")
+    c.settings.append(checked)
+    return key
 
 
 def group_name(fn: Callable) -> Callable:
@@ -281,10 +306,13 @@ class Context:
 class RuleSet:
     """A loaded rules folder. Immutable after loading; safe to share between threads."""
 
-    def __init__(self, rules: list[_Rule], version: str, source: str, files: Optional[dict[str, str]] = None) -> None:
+    def __init__(self, rules: list[_Rule], version: str, source: str, files: Optional[dict[str, str]] = None,
+                 settings: Optional[list[dict]] = None) -> None:
         self.version = version
         self.source = source
         self.files = dict(files or {})  # file name -> text: what the database stores of this set
+        self.settings = list(settings or [])  # the settings its files declare (rules.setting)
+        self.setting_defaults = {d["key"]: d["default"] for d in self.settings if d["default"] is not None}
         key = lambda r: (r.priority, r.name.split(":")[0], r.order)
         self.decide_rules = sorted((r for r in rules if r.kind == "decide"), key=key)
         self.group_rules = sorted((r for r in rules if r.kind == "group_name"), key=key)
@@ -293,6 +321,10 @@ class RuleSet:
         for r in rules:
             if r.kind == "on":
                 self.handlers.setdefault(r.arg or "", []).append(r)
+
+    def context(self, org: str, settings: Mapping[str, str], now: _dt.datetime) -> Context:
+        """The context its rules get: the organization's settings over the declared defaults (read-only)."""
+        return Context(org, MappingProxyType({**self.setting_defaults, **settings}), now)
 
     def decide(self, user: User, ctx: Context) -> dict:
         """The decision with its provenance, as a JSON-ready dict. On a rule error: {"error": ...}."""
@@ -417,4 +449,4 @@ def load_sources(sources: list[tuple[str, str]], origin: str) -> RuleSet:
                 raise RuleLoadError(f"{origin}/{name}, line {line}: {type(e).__name__}: {e}") from None
     finally:
         _local.collector = previous
-    return RuleSet(collector.rules, digest.hexdigest()[:16], origin, dict(sources))
+    return RuleSet(collector.rules, digest.hexdigest()[:16], origin, dict(sources), collector.settings)

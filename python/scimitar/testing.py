@@ -36,22 +36,24 @@ def load(rules_dir: str) -> RuleSet:
     return load_rules(rules_dir)
 
 
-def _context(org: str, settings: Optional[dict], now: Optional[dt.datetime]) -> Context:
-    return Context(org, dict(settings or {}), now or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+def _context(rule_set: RuleSet, org: str, settings: Optional[dict], now: Optional[dt.datetime]) -> Context:
+    """As the server builds it: `settings` over the defaults the rules declare."""
+    return rule_set.context(org, dict(settings or {}), now or dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
 
 
 def decide(rules_dir: str, user: dict, settings: Optional[dict] = None, now: Optional[dt.datetime] = None,
            org: str = "test") -> dict:
     """The decision the rules in `rules_dir` make for `user` (from make_user) under `settings`."""
     rule_set = load(str(rules_dir))
-    return rule_set.decide(User(user["doc"], user["groups"], user["id"]), _context(org, settings, now))
+    return rule_set.decide(User(user["doc"], user["groups"], user["id"]), _context(rule_set, org, settings, now))
 
 
 def transform(rules_dir: str, resource: dict, resource_type: str = "User", settings: Optional[dict] = None,
               now: Optional[dt.datetime] = None, org: str = "test") -> dict:
     """The inbound SCIM payload after the folder's @rules.transform rules, under `settings`, as the
     server would validate and store it. A rule raising rules.Reject raises it here."""
-    return load(str(rules_dir)).transform(resource_type, dict(resource), _context(org, settings, now))
+    rule_set = load(str(rules_dir))
+    return rule_set.transform(resource_type, dict(resource), _context(rule_set, org, settings, now))
 
 
 def make_event(event_type: str, user_name: str, before: Optional[dict] = None, after: Optional[dict] = None,
@@ -66,7 +68,7 @@ def handle(rules_dir: str, event: dict, settings: Optional[dict] = None, now: Op
     server delivers it; returns how many handlers ran. A failing handler raises."""
     rule_set = load(str(rules_dir))
     handlers = rule_set.handlers.get(event["type"], []) + rule_set.handlers.get("*", [])
-    ctx = _context(event.get("org", "test"), settings, now)
+    ctx = _context(rule_set, event.get("org", "test"), settings, now)
     for h in handlers:
         h.fn(event, ctx)
     return len(handlers)

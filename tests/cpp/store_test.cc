@@ -444,22 +444,23 @@ TEST_P(StoreTest, RuleSetsAreStoredWithHistoryAndDecideStalenessByVersion) {
   const std::string d1 = test::UniqueSlug("d1"), d2 = test::UniqueSlug("d2"), o1 = test::UniqueSlug("o1");
 
   const json v1 = {{"a.py", "# " + d1}}, v2 = {{"a.py", "# " + o1}};
-  EXPECT_TRUE(store_->ApplyRuleSet(std::nullopt, d1, v1, "serve --rules rules"));
-  EXPECT_FALSE(store_->ApplyRuleSet(std::nullopt, d1, v1, "again"));  // already active: no history row
+  EXPECT_TRUE(store_->ApplyRuleSet(std::nullopt, d1, v1, json::array(), "serve --rules rules"));
+  EXPECT_FALSE(store_->ApplyRuleSet(std::nullopt, d1, v1, json::array(), "again"));  // already active: no history row
   EXPECT_EQ(store_->DefaultRuleSet()->at("version"), d1);
   EXPECT_EQ(stale_version(), d1);  // decided by the default now
   store_->MarkRecomputed(org_, 0, d1);
   EXPECT_EQ(stale_version(), std::nullopt);
 
-  EXPECT_TRUE(store_->ApplyRuleSet(org_, o1, v2, "rules apply"));
+  EXPECT_TRUE(store_->ApplyRuleSet(org_, o1, v2, json::parse(R"([{"key": "tier"}])"), "rules apply"));
   EXPECT_EQ(stale_version(), o1);  // its own set wins over the default
+  EXPECT_EQ(store_->DeclaredSettings(org_)[0]["key"], "tier");
   for (const auto& [slug, version] : store_->ActiveRuleSetVersions()) {
     if (version == o1) {
       EXPECT_EQ(store_->FindOrg(slug)->id, org_);
     }
   }
   store_->MarkRecomputed(org_, 0, o1);
-  EXPECT_TRUE(store_->ApplyRuleSet(std::nullopt, d2, v2, "rules apply --default"));
+  EXPECT_TRUE(store_->ApplyRuleSet(std::nullopt, d2, v2, json::array(), "rules apply --default"));
   EXPECT_EQ(stale_version(), std::nullopt);  // the default changed, but it is not decided by it
 
   EXPECT_TRUE(store_->ClearRuleSet(org_));
@@ -483,7 +484,7 @@ TEST_P(StoreTest, RuleSetsAreStoredWithHistoryAndDecideStalenessByVersion) {
 
   // Put back what other users of the database had.
   if (before) {
-    EXPECT_TRUE(store_->ApplyRuleSet(std::nullopt, before->at("version"), before->at("files"), "test restores"));
+    EXPECT_TRUE(store_->ApplyRuleSet(std::nullopt, before->at("version"), before->at("files"), before->at("settings"), "test restores"));
   } else {
     EXPECT_TRUE(store_->ClearRuleSet(std::nullopt));
     EXPECT_FALSE(store_->ClearRuleSet(std::nullopt));

@@ -196,9 +196,11 @@ class FakeStore : public scimitar::Store {
   void MarkFailed(long long, const std::string&, int) override { Unsupported("MarkFailed"); }
   std::vector<scimitar::OutboxEvent> FailedEvents(long long) override { Unsupported("FailedEvents"); }
   long long EventCount(long long) override { Unsupported("EventCount"); }
-  bool ApplyRuleSet(std::optional<long long>, const std::string&, const nlohmann::json&, const std::string&) override {
+  bool ApplyRuleSet(std::optional<long long>, const std::string&, const nlohmann::json&, const nlohmann::json&,
+                    const std::string&) override {
     Unsupported("ApplyRuleSet");
   }
+  nlohmann::json DeclaredSettings(long long) override { Unsupported("DeclaredSettings"); }
   bool ClearRuleSet(std::optional<long long>) override { Unsupported("ClearRuleSet"); }
   std::map<std::string, nlohmann::json> RuleSets() override { Unsupported("RuleSets"); }
   std::optional<nlohmann::json> DefaultRuleSet() override { Unsupported("DefaultRuleSet"); }

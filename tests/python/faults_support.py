@@ -228,7 +228,7 @@ def new_tenant(db_url: str, prefix: str = "f") -> tuple[str, str]:
     store = scimitar.open_store(db_url, pool_size=1)
     slug = f"{prefix}-{uuid.uuid4().hex[:10]}"
     store.create_org(slug, "Fault test org")
-    store.apply_rule_set(slug, load_sources([], "no rules").version, "{}", "fault tests: no rules")
+    store.apply_rule_set(slug, load_sources([], "no rules").version, "{}", "[]", "fault tests: no rules")
     store.create_member(slug, "owner@example.test", "owner")
     _, token = store.create_token(slug, "owner@example.test", "fault tests")
     del store

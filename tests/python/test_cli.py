@@ -23,7 +23,8 @@ def test_org_member_token_commands(tmp_path):
     assert dup.returncode == 1 and "already exists" in dup.stderr
     cli(db, "org", "set", "acme", "scim_sync=off", "user_group=Fluid User")
     shown = cli(db, "org", "show", "acme").stdout.splitlines()
-    assert "  scim_sync=off  (set)" in shown and "  user_group=Fluid User  (set)" in shown
+    assert "  scim_sync=off  (set; built in)" in shown
+    assert "  user_group=Fluid User  (set; not declared by the rules)" in shown  # no rules stored
     cli(db, "member", "create", "--org", "acme", "--email", "ops@acme.test", "--role", "owner")
     out = cli(db, "token", "create", "--org", "acme", "--owner", "ops@acme.test", "--description", "entra").stdout
     token = out.strip().splitlines()[-1]

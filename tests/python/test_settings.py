@@ -34,13 +34,14 @@ def test_bad_values_are_refused_and_nothing_is_stored(tmp_path):
     assert cli(db, "org", "set", "acme", "Bad Key=x", check=False).returncode == 1
     shown = cli(db, "org", "show", "acme").stdout
     assert "organization acme: Acme Corp" in shown
-    assert "default_role=member  (default)" in shown  # the valid first pair was not stored either
-    assert "default_policy=admit  (default)" in shown
+    assert "default_role=member  (default; built in)" in shown  # the valid first pair was not stored either
+    assert "default_policy=admit  (default; built in)" in shown
     assert "rule set: none stored" in shown
 
     assert "default_policy=deny" in cli(db, "org", "set", "acme", "default_policy=DENY", "user_group=Fluid User").stdout
     shown = cli(db, "org", "show", "acme").stdout
-    assert "default_policy=deny  (set)" in shown and "user_group=Fluid User  (set)" in shown
+    assert "default_policy=deny  (set; built in)" in shown
+    assert "user_group=Fluid User  (set; not declared by the rules)" in shown
     assert "removed" in cli(db, "org", "unset", "acme", "user_group").stdout
     assert "was not set" in cli(db, "org", "unset", "acme", "user_group").stdout
     assert "user_group" not in cli(db, "org", "show", "acme").stdout
@@ -116,3 +117,50 @@ def default_title(user, ctx):
     assert t.create_user("ann@transform.test")["title"] == "none"
     t.store.set_setting(t.slug, "default_title", "Engineer")
     assert t.create_user("bob@transform.test")["title"] == "Engineer"
+
+
+DECLARING_RULES = '''
+from scimitar import rules
+
+GROUP = rules.setting("user_group", default="Fluid User", description="admission group")
+SEATS = rules.setting("seats", default=5, type="integer")
+TIER = rules.setting("tier", choices=["Gold", "Silver"], default="Silver")
+
+@rules.decide
+def admit(user, ctx):
+    ok = ctx.settings[GROUP] in user.groups
+    return rules.Decision(provision=ok, role=f"{ctx.settings[TIER]}:{ctx.settings[SEATS]}",
+                          reason=f"group {ctx.settings[GROUP]}")
+'''
+
+
+def test_rule_files_declare_the_settings_they_read(rules_server):
+    t = rules_server({"rules.py": DECLARING_RULES})
+    ann = t.create_user("ann@decl.test")
+    t.create_group("Fluid User", [ann["id"]])
+    assert decision(t, "ann@decl.test")["provisioned"] is True  # the declared default decides
+    assert decision(t, "ann@decl.test")["detail"]["role"] == "Silver:5"
+
+    shown = cli(t.db, "org", "show", t.slug).stdout
+    assert "  user_group=Fluid User  (default; declared by the rules)" in shown
+    assert "  seats=5  (default; declared by the rules)" in shown
+    refused = cli(t.db, "org", "set", t.slug, "seats=many", check=False)
+    assert refused.returncode == 1 and "'seats' must be an integer" in refused.stderr
+    refused = cli(t.db, "org", "set", t.slug, "tier=Bronze", check=False)
+    assert refused.returncode == 1 and "Gold or Silver" in refused.stderr
+    assert t.store.settings(t.slug) == {}  # nothing refused was stored
+
+    cli(t.db, "org", "set", t.slug, "tier=gold", "seats= 12")
+    assert t.store.settings(t.slug) == {"tier": "Gold", "seats": "12"}  # stored as declared
+    wait_for(lambda: decision(t, "ann@decl.test")["detail"]["role"] == "Gold:12", what="the recompute")
+    cli(t.db, "org", "unset", t.slug, "seats")
+    wait_for(lambda: decision(t, "ann@decl.test")["detail"]["role"] == "Gold:5", what="the default again")
+
+
+def test_a_bad_declaration_stops_the_folder_from_loading(tmp_path):
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "bad.py").write_text('from scimitar import rules\nrules.setting("seats", default="x", type="integer")\n')
+    out = cli(f"sqlite:///{tmp_path}/bad.db", "rules", "check", str(folder), check=False)
+    assert out.returncode == 1
+    assert "bad.py: rules.setting('seats'): the default of setting 'seats' must be an integer" in out.stderr

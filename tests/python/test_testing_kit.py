@@ -40,3 +40,18 @@ def test_transform_and_handler_on_samples(folder):
     module = next(h.fn.__globals__ for h in testing.load(folder).handlers["member.provisioned"])
     assert module["SEEN"] == [("ann@acme.test", "https://hooks.test/a")]
     assert testing.handle(folder, testing.make_event("member.changed", "ann@acme.test")) == 0
+
+
+def test_decide_applies_the_defaults_the_rules_declare(tmp_path):
+    (tmp_path / "d.py").write_text('''
+from scimitar import rules
+
+ROLE = rules.setting("fallback_role", default="viewer")
+
+@rules.decide
+def role(user, ctx):
+    return rules.Decision(role=ctx.settings[ROLE])
+''')
+    user = testing.make_user("ann@x.test")
+    assert testing.decide(str(tmp_path), user)["role"] == "viewer"
+    assert testing.decide(str(tmp_path), user, {"fallback_role": "editor"})["role"] == "editor"

@@ -281,11 +281,14 @@ class Store {
   // ---- rule sets: stored, so every process decides an organization with the same rules ----
   // Each organization is decided by its own set if one was applied to it, else by the default set;
   // with neither, by no rules (its settings alone). A set is {"version", "files": {name: text},
-  // "applied", "origin"}; its version is the digest of its files.
+  // "settings": [declarations], "applied", "origin"}; its version is the digest of its files.
   // Makes the set active for org_id (nullopt: the default set) and appends it to the history, in one
   // transaction. Returns false, writing nothing, when that version is already the active one.
+  // `declared` is what decisions::ParseDeclarations reads (checked by the caller).
   virtual bool ApplyRuleSet(std::optional<long long> org_id, const std::string& version, const nlohmann::json& files,
-                            const std::string& origin) = 0;
+                            const nlohmann::json& declared, const std::string& origin) = 0;
+  // The settings declared by the set that decides the organization ([] when none).
+  virtual nlohmann::json DeclaredSettings(long long org_id) = 0;
   // Removes the organization's own set (the default decides it again), or with nullopt the default
   // set (organizations without their own are decided by their settings alone), recorded in the
   // history as version "". Returns false when there was none.

@@ -125,15 +125,17 @@ std::vector<std::string> SettingsRevisions() {
 
 // The default rule set (one row, id 1) decides organizations without a set of their own; every set
 // made active, for an organization or as the default (org_id NULL), is kept in the history, so it can
-// be listed and reverted to. recomputed_rules is the rule-set version an organization's decisions
+// be listed and reverted to. `declared` holds the settings a set's files declare (rules.setting),
+// which setting writes are validated against. recomputed_rules is the rule-set version an organization's decisions
 // were last recomputed with.
 std::vector<std::string> RuleSetHistory(const std::string& pk) {
   return {
       "CREATE TABLE default_rule_set (id INTEGER PRIMARY KEY, version TEXT NOT NULL, files TEXT NOT NULL, "
-      "applied TEXT NOT NULL, origin TEXT NOT NULL)",
+      "applied TEXT NOT NULL, origin TEXT NOT NULL, declared TEXT NOT NULL DEFAULT '[]')",
       "ALTER TABLE rule_sets ADD COLUMN origin TEXT NOT NULL DEFAULT 'rules apply'",
+      "ALTER TABLE rule_sets ADD COLUMN declared TEXT NOT NULL DEFAULT '[]'",
       "CREATE TABLE rule_set_history (seq " + pk + ", org_id BIGINT REFERENCES orgs(id), version TEXT NOT NULL, "
-      "files TEXT NOT NULL, applied TEXT NOT NULL, origin TEXT NOT NULL)",
+      "files TEXT NOT NULL, applied TEXT NOT NULL, origin TEXT NOT NULL, declared TEXT NOT NULL DEFAULT '[]')",
       "CREATE INDEX rule_set_history_org ON rule_set_history (org_id, seq)",
       "CREATE INDEX rule_set_history_version ON rule_set_history (version)",
       "INSERT INTO rule_set_history (org_id, version, files, applied, origin) "

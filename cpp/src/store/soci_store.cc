@@ -1074,27 +1074,38 @@ class SociStore final : public Store {
 
   // ---- rule sets ----------------------------------------------------------------------------
   bool ApplyRuleSet(std::optional<long long> org_id, const std::string& version, const nlohmann::json& files,
-                    const std::string& origin) override {
+                    const nlohmann::json& declared, const std::string& origin) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
-    const std::string body = scim::DumpJson(files), now = NowIso();
+    const std::string body = scim::DumpJson(files), decls = scim::DumpJson(declared), now = NowIso();
     Txn tx(sql, backend_, writer_.get());
     if (ActiveVersion(sql, org_id) == version) return false;
     if (org_id) {
-      Exec(sql, "INSERT INTO rule_sets (org_id, version, files, applied, origin) VALUES (:o, :v, :f, :a, :g) "
+      Exec(sql, "INSERT INTO rule_sets (org_id, version, files, applied, origin, declared) VALUES (:o, :v, :f, :a, :g, :d) "
                 "ON CONFLICT (org_id) DO UPDATE SET version = excluded.version, files = excluded.files, "
-                "applied = excluded.applied, origin = excluded.origin",
+                "applied = excluded.applied, origin = excluded.origin, declared = excluded.declared",
            {BindValue::Int(*org_id), BindValue::Text(version), BindValue::Text(body), BindValue::Text(now),
-            BindValue::Text(origin)});
+            BindValue::Text(origin), BindValue::Text(decls)});
     } else {
-      Exec(sql, "INSERT INTO default_rule_set (id, version, files, applied, origin) VALUES (1, :v, :f, :a, :g) "
+      Exec(sql, "INSERT INTO default_rule_set (id, version, files, applied, origin, declared) VALUES (1, :v, :f, :a, :g, :d) "
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, files = excluded.files, "
-                "applied = excluded.applied, origin = excluded.origin",
-           {BindValue::Text(version), BindValue::Text(body), BindValue::Text(now), BindValue::Text(origin)});
+                "applied = excluded.applied, origin = excluded.origin, declared = excluded.declared",
+           {BindValue::Text(version), BindValue::Text(body), BindValue::Text(now), BindValue::Text(origin),
+            BindValue::Text(decls)});
     }
-    AppendHistory(sql, org_id, version, body, now, origin);
+    AppendHistory(sql, org_id, version, body, decls, now, origin);
     tx.Commit();
     return true;
+  }
+
+  nlohmann::json DeclaredSettings(long long org_id) override {
+    Lease lease(pool_, caches_);
+    nlohmann::json out = nlohmann::json::array();
+    Rows(lease.sql(),
+         "SELECT COALESCE(s.declared, d.declared, '[]') FROM orgs o LEFT JOIN rule_sets s ON s.org_id = o.id "
+         "LEFT JOIN default_rule_set d ON d.id = 1 WHERE o.id = :o",
+         {BindValue::Int(org_id)}, 1, [&](const std::vector<std::string>& c) { out = nlohmann::json::parse(c[0]); });
+    return out;
   }
 
   bool ClearRuleSet(std::optional<long long> org_id) override {
@@ -1104,7 +1115,7 @@ class SociStore final : public Store {
     const long long removed = org_id ? Exec(sql, "DELETE FROM rule_sets WHERE org_id = :o", {BindValue::Int(*org_id)})
                                      : Exec(sql, "DELETE FROM default_rule_set WHERE id = 1", {});
     if (!removed) return false;
-    AppendHistory(sql, org_id, "", "{}", NowIso(),
+    AppendHistory(sql, org_id, "", "{}", "[]", NowIso(),
                   org_id ? "rules clear: the default set decides" : "rules clear --default: settings alone decide");
     tx.Commit();
     return true;
@@ -1113,16 +1124,17 @@ class SociStore final : public Store {
   std::map<std::string, nlohmann::json> RuleSets() override {
     Lease lease(pool_, caches_);
     std::map<std::string, nlohmann::json> out;
-    Rows(lease.sql(), "SELECT o.slug, s.version, s.files, s.applied, s.origin FROM rule_sets s JOIN orgs o ON o.id = s.org_id",
-         {}, 5, [&](const std::vector<std::string>& c) { out[c[0]] = RuleSetOf(c[1], c[2], c[3], c[4]); });
+    Rows(lease.sql(),
+         "SELECT o.slug, s.version, s.files, s.applied, s.origin, s.declared FROM rule_sets s JOIN orgs o ON o.id = s.org_id",
+         {}, 6, [&](const std::vector<std::string>& c) { out[c[0]] = RuleSetOf(c[1], c[2], c[3], c[4], c[5]); });
     return out;
   }
 
   std::optional<nlohmann::json> DefaultRuleSet() override {
     Lease lease(pool_, caches_);
     std::optional<nlohmann::json> out;
-    Rows(lease.sql(), "SELECT version, files, applied, origin FROM default_rule_set WHERE id = 1", {}, 4,
-         [&](const std::vector<std::string>& c) { out = RuleSetOf(c[0], c[1], c[2], c[3]); });
+    Rows(lease.sql(), "SELECT version, files, applied, origin, declared FROM default_rule_set WHERE id = 1", {}, 5,
+         [&](const std::vector<std::string>& c) { out = RuleSetOf(c[0], c[1], c[2], c[3], c[4]); });
     return out;
   }
 
@@ -1172,8 +1184,9 @@ class SociStore final : public Store {
 
  private:
   static nlohmann::json RuleSetOf(const std::string& version, const std::string& files, const std::string& applied,
-                                  const std::string& origin) {
-    return {{"version", version}, {"files", nlohmann::json::parse(files)}, {"applied", applied}, {"origin", origin}};
+                                  const std::string& origin, const std::string& declared) {
+    return {{"version", version}, {"files", nlohmann::json::parse(files)}, {"applied", applied}, {"origin", origin},
+            {"settings", nlohmann::json::parse(declared)}};
   }
 
   // The version of the set active for org_id (nullopt: the default), "" when none is.
@@ -1189,10 +1202,12 @@ class SociStore final : public Store {
   }
 
   void AppendHistory(soci::session& sql, std::optional<long long> org_id, const std::string& version,
-                     const std::string& files, const std::string& applied, const std::string& origin) {
-    Exec(sql, "INSERT INTO rule_set_history (org_id, version, files, applied, origin) VALUES (:o, :v, :f, :a, :g)",
+                     const std::string& files, const std::string& declared, const std::string& applied,
+                     const std::string& origin) {
+    Exec(sql, "INSERT INTO rule_set_history (org_id, version, files, declared, applied, origin) "
+              "VALUES (:o, :v, :f, :d, :a, :g)",
          {org_id ? BindValue::Int(*org_id) : BindValue::NullInt(), BindValue::Text(version), BindValue::Text(files),
-          BindValue::Text(applied), BindValue::Text(origin)});
+          BindValue::Text(declared), BindValue::Text(applied), BindValue::Text(origin)});
   }
 
   // The integer in the first column of the query's first row; 0 when there is none.
