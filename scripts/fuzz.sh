@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 seconds="${1:-20}"
 shift || true
-all=(fuzz_resource fuzz_filter fuzz_patch fuzz_bulk fuzz_query fuzz_json_text fuzz_import fuzz_http)
+all=(fuzz_resource fuzz_filter fuzz_patch fuzz_bulk fuzz_query fuzz_json_text fuzz_import fuzz_http fuzz_combine)
 targets=("$@")
 (( ${#targets[@]} )) || targets=("${all[@]}")
 build=build/fuzz

@@ -10,7 +10,7 @@ with_test=0
 
 packages=(build-essential cmake ninja-build pkg-config python3 python3-dev python3-venv
           libpoco-dev libsoci-dev libboost-dev nlohmann-json3-dev libsqlite3-dev libpq-dev)
-(( with_test )) && packages+=(libgtest-dev postgresql clang libfuzzer-14-dev nginx openssl)
+(( with_test )) && packages+=(libgtest-dev postgresql clang libfuzzer-14-dev libclang-rt-14-dev nginx openssl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "decisions/combine.h"
 #include "decisions/outcome.h"
 #include "decisions/settings.h"
 #include "py_decision_maker.h"
@@ -141,6 +142,11 @@ PYBIND11_MODULE(_core, m) {
                  scimitar::decisions::OutcomeOf(true, b), scimitar::decisions::OutcomeOf(true, a));
              const char* type = scimitar::decisions::EventFor(was, now, same);
              return type ? std::optional<std::string>(type) : std::nullopt;
+           })
+      // The core's combination of what the rules answered (RuleSet.evaluate) into a decision, under
+      // the organization's settings: what the server stores (decisions/combine.h).
+      .def_static("combine_json", [](const std::string& evaluation, const std::map<std::string, std::string>& settings) {
+             return scimitar::decisions::DecisionText(scimitar::decisions::Combine(evaluation, settings));
            })
       // Checks declarations (rules.setting) and returns them as stored: defaults in their stored form.
       .def_static("checked_declarations", [](const std::string& declared) {

@@ -15,7 +15,7 @@ from typing import Sequence
 from . import DEFAULT_DB, ScimError, open_store
 from . import rule_sets
 from .engine import Background, Engine
-from .rules import Context, RuleLoadError, RuleSet, User, load_rules, load_sources
+from .rules import RuleLoadError, RuleSet, User, load_rules, load_sources
 from .server import RunningServer
 
 BOOTSTRAP_ORG = "default"
@@ -342,7 +342,7 @@ def dry_run(store, org: str, candidate: RuleSet) -> dict:
     for p in sorted(inputs, key=lambda p: p["user"]["doc"].get("userName", "").lower()):
         u = p["user"]
         user_name = u["doc"].get("userName", u["id"])
-        result = candidate.decide(User(u["doc"], u["groups"], u["id"]), Context(org, p["settings"], now))
+        result = candidate.decide(User(u["doc"], u["groups"], u["id"]), candidate.context(org, p["settings"], now))
         if result.get("error"):
             counts["errors"] += 1
             lines.append({"userName": user_name, "kind": "error", "line": f"! {user_name}: {result['error']}"})
@@ -363,7 +363,8 @@ def dry_run(store, org: str, candidate: RuleSet) -> dict:
 def _print_explain(d: dict) -> None:
     detail = d["detail"]
     state = "provisioned" if d["provisioned"] else "not provisioned"
-    print(f"{d['userName']}: {state} (rule set {detail.get('version', '?')}, decided {detail.get('decided', d['updated'])})")
+    print(f"{d['userName']}: {state} (rule set {detail.get('version', '?')}, settings revision "
+          f"{detail.get('settings_revision', '?')}, decided {detail.get('decided', d['updated'])})")
     if d.get("error"):
         print(f"  last evaluation FAILED, previous decision kept: {d['error']}")
     sources = detail.get("sources", {})

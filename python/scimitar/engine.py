@@ -136,9 +136,9 @@ class Engine:
 
     # -- called by the core -----------------------------------------------------------------------
     def decide_many_json(self, payload: str) -> bytes | str:
-        """Decisions for {"org","settings","now","users": [{"id","doc","groups"}, ...]}: a JSON array,
-        in order, of what RuleSet.decide returns. Each user has its own time budget, so one slow rule
-        costs only its own decision."""
+        """Evaluations for {"org","settings","now","users": [{"id","doc","groups"}, ...]}: a JSON array,
+        in order, of what RuleSet.evaluate returns (the core combines each into the decision). Each
+        user has its own time budget, so one slow rule costs only its own decision."""
         p = _json.loads(payload)
         rule_set = self.rule_set_for(p["org"])
         ctx = rule_set.context(p["org"], p["settings"], _parse_now(p["now"]))  # shared: read-only
@@ -149,7 +149,7 @@ class Engine:
             try:
                 watchdog.start(budget)
                 try:
-                    decision = rule_set.decide(user, ctx)
+                    decision = rule_set.evaluate(user, ctx)
                 finally:
                     watchdog.stop()
             except RuleTimeout:  # also when it arrives just after the rules returned: one answer per user

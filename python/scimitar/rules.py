@@ -33,6 +33,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Optional
 
+from . import _core
+
 __all__ = ["Decision", "Reject", "RuleLoadError", "decide", "group_name", "transform", "on",
            "auto_provisioning", "setting", "RuleSet", "load_rules", "User", "Group", "Context"]
 
@@ -115,13 +117,12 @@ def setting(key: str, default: Any = None, *, choices: Optional[Iterable[str]] =
     refuses values the declaration does not accept, `org show` lists the setting, and
     ``ctx.settings[key]`` is its value, or the default while it is not set (stored as text: "5",
     "true"). The scimitar core checks the declaration when the folder loads."""
-    from ._core import ScimError, Store
     c = _collector()
     decl = {"key": key, "type": type, "choices": list(choices) if choices is not None else None,
             "default": default, "description": description}
     try:
-        checked = json.loads(Store.checked_declarations(json.dumps([decl])))[0]
-    except (ScimError, TypeError, ValueError) as e:
+        checked = json.loads(_core.Store.checked_declarations(json.dumps([decl])))[0]
+    except (_core.ScimError, TypeError, ValueError) as e:
         raise RuleLoadError(f"{c.file}: rules.setting({key!r}): {e}") from None
     if any(d["key"] == key for d in c.settings):
         raise RuleLoadError(f"{c.file}: rules.setting({key!r}) is declared twice")
@@ -326,68 +327,47 @@ class RuleSet:
         """The context its rules get: the organization's settings over the declared defaults (read-only)."""
         return Context(org, MappingProxyType({**self.setting_defaults, **settings}), now)
 
-    def decide(self, user: User, ctx: Context) -> dict:
-        """The decision with its provenance, as a JSON-ready dict. On a rule error: {"error": ...}."""
-        # The first rule to set a field wins it; written out field by field (this runs for every user).
-        provision = role = units = groups = reason = None
-        sources: dict[str, str] = {}
-        trace = []
+    def evaluate(self, user: User, ctx: Context) -> dict:
+        """What the rules answer for `user`: each decide rule's answer in order (a rule that raises
+        stops there), the app groups of the group_name rule, and the inputs read. The core combines it
+        into the decision (see `decide`); this only runs the rules."""
+        answers = []
+        out: dict[str, Any] = {"answers": answers, "version": self.version}
         for rule in self.decide_rules:
             try:
                 result = rule.fn(user, ctx)
             except RuleTimeout:
-                return self._error(rule, "ran past its time budget", trace)
+                out["failed"] = {"rule": rule.name, "message": "ran past its time budget"}
+                return out
             except Exception as e:  # noqa: BLE001 - any rule failure is recorded, never raised
-                return self._error(rule, _describe(e), trace)
+                out["failed"] = {"rule": rule.name, "message": _describe(e)}
+                return out
             if result is None:
-                trace.append({"rule": rule.name, "matched": False})
-                continue
-            if not isinstance(result, Decision):
-                return self._error(rule, f"returned {type(result).__name__}, not rules.Decision or None", trace)
-            set_here = []
-            if provision is None and result.provision is not None:
-                provision = result.provision
-                sources["provision"] = rule.name
-                set_here.append("provision")
-            if role is None and result.role is not None:
-                role = result.role
-                sources["role"] = rule.name
-                set_here.append("role")
-            if units is None and result.units is not None:
-                units = list(result.units)
-                sources["units"] = rule.name
-                set_here.append("units")
-            if groups is None and result.groups is not None:
-                groups = list(result.groups)
-                sources["groups"] = rule.name
-                set_here.append("groups")
-            if reason is None and result.reason:
-                reason = result.reason
-            trace.append({"rule": rule.name, "matched": True, "set": set_here, "reason": result.reason})
-        settings = ctx.settings
-        if provision is None:
-            policy = settings.get("default_policy", "admit").strip().lower()
-            provision = policy != "deny"
-            sources["provision"] = f"setting default_policy={policy}"
-        if role is None:
-            role = settings.get("default_role", "member")
-            sources["role"] = "setting default_role" if "default_role" in settings else "built-in default role"
-        if units is None:
-            units = []
-            sources["units"] = "default (none)"
-        if groups is None:
-            try:
-                groups = self.app_groups(user, ctx)
-            except RuleTimeout:
-                return self._error(self.group_rules[0], "ran past its time budget", trace)
-            except Exception as e:  # noqa: BLE001
-                return self._error(self.group_rules[0], _describe(e), trace)
-            sources["groups"] = self.group_rules[0].name if self.group_rules else "IdP groups, unchanged"
-        if not provision:
-            role, units, groups = None, [], []
-        return {"provisioned": bool(provision), "role": role, "units": units, "groups": groups, "reason": reason,
-                "sources": sources, "rules": trace, "inputs": dict(user.read), "version": self.version,
-                "error": None}
+                answers.append({"rule": rule.name, "matched": False})
+            elif isinstance(result, Decision):
+                answers.append({"rule": rule.name, "matched": True, "provision": result.provision, "role": result.role,
+                                "units": None if result.units is None else list(result.units),
+                                "groups": None if result.groups is None else list(result.groups),
+                                "reason": result.reason})
+            else:
+                out["failed"] = {"rule": rule.name,
+                                 "message": f"returned {type(result).__name__}, not rules.Decision or None"}
+                return out
+        group_rule = self.group_rules[0].name if self.group_rules else None
+        try:
+            out["app_groups"] = self.app_groups(user, ctx)
+        except RuleTimeout:
+            out["app_groups_failed"] = {"rule": group_rule or "app groups", "message": "ran past its time budget"}
+        except Exception as e:  # noqa: BLE001
+            out["app_groups_failed"] = {"rule": group_rule or "app groups", "message": _describe(e)}
+        out["app_groups_rule"] = group_rule
+        out["inputs"] = dict(user.read)
+        return out
+
+    def decide(self, user: User, ctx: Context) -> dict:
+        """The decision with its provenance, as the server stores it: the rules' answers (evaluate)
+        combined by the scimitar core under `ctx.settings`. On a rule error: {"error": ...}."""
+        return json.loads(_core.Store.combine_json(json.dumps(self.evaluate(user, ctx)), dict(ctx.settings)))
 
     def app_groups(self, user: User, ctx: Context) -> list[str]:
         if not self.group_rules:
@@ -407,10 +387,6 @@ class RuleSet:
             if not isinstance(resource, dict):
                 raise TypeError(f"{rule.name} returned {type(resource).__name__}, not a dict")
         return resource
-
-    def _error(self, rule: _Rule, message: str, trace: list) -> dict:
-        return {"error": f"{rule.name}: {message}", "rules": trace, "version": self.version}
-
 
 def _describe(e: BaseException) -> str:
     tb = traceback.extract_tb(e.__traceback__)

@@ -317,7 +317,7 @@ TEST_P(StoreTest, FindByKeyMatchesExternalIdsExactlyAndNamesInAnyCase) {
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
-// Rules that give every user the same answer text.
+// Rules that give every user the same evaluation text.
 class FixedAnswer final : public DecisionMaker {
  public:
   explicit FixedAnswer(std::string answer) : answer_(std::move(answer)) {}
@@ -336,7 +336,9 @@ class FixedAnswer final : public DecisionMaker {
 
 TEST_P(StoreTest, ARulesAnswerThatIsAnErrorOrMalformedIsRecordedAndTheWriteStands) {
   int n = 0;
-  for (const char* answer : {"not json", "[1]", "{\"provisioned\": tru}", "{\"error\": \"x\", \"version\": tru}",
+  for (const char* answer : {"not json", "[1]", "{\"answers\": tru}", "{\"error\": \"x\", \"version\": tru}",
+                             R"({"answers": [{"rule": "r", "matched": true, "role": 5}]})",
+                             R"({"answers": [{"matched": true}]})",
                              "{\"error\": \"boom\", \"version\": \"v7\"}"}) {
     store_->SetDecisionMaker(std::make_shared<FixedAnswer>(answer));
     const std::string name = "u" + std::to_string(n++) + "@x.test";
@@ -347,10 +349,12 @@ TEST_P(StoreTest, ARulesAnswerThatIsAnErrorOrMalformedIsRecordedAndTheWriteStand
     EXPECT_FALSE(d->error.empty()) << answer;
     EXPECT_EQ(d->detail.value("userName", ""), name) << answer;
   }
-  EXPECT_EQ(store_->DecisionFor(org_, "u4@x.test")->error, "boom");
-  EXPECT_EQ(store_->DecisionFor(org_, "u4@x.test")->detail["version"], "v7");
+  EXPECT_EQ(store_->DecisionFor(org_, "u4@x.test")->error, "r: returned role=5; a string is expected");
+  EXPECT_EQ(store_->DecisionFor(org_, "u6@x.test")->error, "boom");
+  EXPECT_EQ(store_->DecisionFor(org_, "u6@x.test")->detail["version"], "v7");
   store_->SetDecisionMaker(std::make_shared<FixedAnswer>(
-      "{\"provisioned\":true,\"role\":\"admin\",\"units\":[],\"groups\":[],\"reason\":\"ok\",\"version\":\"v8\",\"error\":null}"));
+      R"({"answers": [{"rule": "r", "matched": true, "provision": true, "role": "admin", "reason": "ok"}],
+          "version": "v8"})"));
   User("good@x.test");
   auto good = store_->DecisionFor(org_, "good@x.test");
   ASSERT_TRUE(good);
@@ -370,8 +374,8 @@ class TitleAndGroups final : public DecisionMaker {
       json groups = json::array();
       for (const auto& g : in.groups) groups.push_back(g["display"]);
       const bool admitted = json::parse(in.user).value("title", "") == "Engineer";
-      out.push_back(json{{"provisioned", admitted}, {"role", "member"}, {"units", json::array()}, {"groups", groups},
-                         {"version", "t1"}}.dump());
+      out.push_back(json{{"answers", {{{"rule", "title"}, {"matched", true}, {"provision", admitted}, {"role", "member"}}}},
+                         {"app_groups", groups}, {"version", "t1"}}.dump());
     }
     return out;
   }

@@ -30,7 +30,7 @@ namespace fuzz {
 class NoRules : public scimitar::DecisionMaker {
  public:
   std::vector<std::string> DecideMany(const std::vector<scimitar::DecisionInput>& inputs) override {
-    return std::vector<std::string>(inputs.size(), R"({"provisioned":false,"version":"fuzz"})");
+    return std::vector<std::string>(inputs.size(), R"({"answers":[{"rule":"fuzz","matched":true,"provision":false}],"version":"fuzz"})");
   }
   bool HasTransforms(const std::string&, const std::string&) override { return false; }
   nlohmann::json Transform(const std::string&, const std::string&, const nlohmann::json& r,

@@ -55,3 +55,20 @@ def role(user, ctx):
     user = testing.make_user("ann@x.test")
     assert testing.decide(str(tmp_path), user)["role"] == "viewer"
     assert testing.decide(str(tmp_path), user, {"fallback_role": "editor"})["role"] == "editor"
+
+
+def test_decide_is_the_cores_combination_with_its_type_checks(tmp_path):
+    (tmp_path / "t.py").write_text('''
+from scimitar import rules
+
+@rules.decide(priority=1)
+def nothing(user, ctx):
+    return None
+
+@rules.decide(priority=2)
+def numeric_role(user, ctx):
+    return rules.Decision(role=5)
+''')
+    d = testing.decide(str(tmp_path), testing.make_user("ann@x.test"))
+    assert d["error"] == "t.py:numeric_role: returned role=5; a string is expected"
+    assert d["rules"] == [{"rule": "t.py:nothing", "matched": False}]

@@ -13,6 +13,7 @@ namespace scimitar {
 struct DecisionInput {
   std::string org;                               // organization slug
   std::map<std::string, std::string> settings;   // the organization's settings
+  long long settings_revision = 0;               // ...at this revision (changes of decision inputs count)
   std::string now;                               // ISO 8601 UTC, the injected clock
   std::string user_id;
   std::string user_name;                         // the user's userName
@@ -26,11 +27,11 @@ class DecisionMaker {
  public:
   virtual ~DecisionMaker() = default;
 
-  // The decisions of several users, in order, in one crossing into the rules. Each is the text of
-  // one JSON object: {"provisioned","role","units","groups","reason","sources","rules","inputs",
-  // "version"} (an "error" member, if any, is null), or, when a rule failed, {"error": "...",
-  // "version": ...}. The core stores a decision's text as its provenance without re-serializing it
-  // (adding "userName" and "decided"), so answers should be compact. Never throws.
+  // What the rules answered for several users, in order, in one crossing into the rules. Each is
+  // the text of one JSON object, an evaluation: each decide rule's answer in order, the app groups
+  // the group_name rule gives, and the inputs the rules read, or {"error", "version"} when the
+  // engine failed (the shape is in decisions/combine.h). The core combines it into the decision
+  // (decisions::Combine); the rules never do. Never throws.
   virtual std::vector<std::string> DecideMany(const std::vector<DecisionInput>& inputs) = 0;
 
   // Whether the organization's rules transform "User" or "Group" payloads at all; when false,

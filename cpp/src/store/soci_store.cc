@@ -20,6 +20,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include "decisions/outcome.h"
+#include "decisions/plan.h"
 #include "scim/filter.h"
 #include "scim/json_text.h"
 #include "scim/schema.h"
@@ -726,7 +727,7 @@ class SociStore final : public Store {
     }
     std::vector<std::string> answers = maker->DecideMany(inputs);
     for (size_t i = 0; i < users.size(); ++i)
-      out.decisions.emplace(users[i].id, PlanDecision(inputs[i], answers[i], nullptr, out.decided));
+      out.decisions.emplace(users[i].id, decisions::PlanDecision(inputs[i], answers[i], nullptr, out.decided));
     return out;
   }
 
@@ -1434,16 +1435,16 @@ class SociStore final : public Store {
 
   DecisionInput InputBase(soci::session& sql, long long org_id) {
     DecisionInput in;
-    Rows(sql, "SELECT slug FROM orgs WHERE id = :o", {BindValue::Int(org_id)}, 1,
-         [&](const std::vector<std::string>& c) { in.org = c[0]; });
+    Rows(sql, "SELECT slug, settings_rev FROM orgs WHERE id = :o", {BindValue::Int(org_id)}, 2,
+         [&](const std::vector<std::string>& c) {
+           in.org = c[0];
+           in.settings_revision = std::stoll(c[1]);
+         });
     Rows(sql, "SELECT key, value FROM org_settings WHERE org_id = :o", {BindValue::Int(org_id)}, 2,
          [&](const std::vector<std::string>& c) { in.settings[c[0]] = c[1]; });
     in.now = NowIso();
     return in;
   }
-
-  // The outcome that events are about: a change in any of these is a change of decision.
-  static nlohmann::json Outcome(bool provisioned, const nlohmann::json& d) { return decisions::OutcomeOf(provisioned, d); }
 
   // Decisions and outbox events of one organization to write, collected over a chunk of users (see Flush).
   struct DecisionWrites {
@@ -1465,87 +1466,6 @@ class SociStore final : public Store {
       return 1;
     }
   };
-
-  // Plans storing the rules' `answer` (DecisionMaker::DecideMany) for `in` over `prev` (null: none
-  // yet), made at `now`, and the outbox event its change of outcome calls for. The answer's text is
-  // stored as the decision's detail, with "userName" and "decided" added; only the members an outcome
-  // needs are parsed. A rule error (or a malformed answer) keeps the previous decision and records the
-  // error. Needs no connection, so decisions made ahead are planned outside the transaction.
-  static PlannedDecision PlanDecision(const DecisionInput& in, const std::string& answer, const StoredDecision* prev,
-                                      const std::string& now) {
-    const std::string& user_name = in.user_name;
-    std::vector<std::pair<std::string, std::string_view>> members;
-    auto member = [&](const char* key, std::string_view absent) {
-      for (const auto& [k, v] : members)
-        if (k == key) return v;
-      return absent;
-    };
-    // The outcome and event are written from the answer's member texts; each is parsed once here,
-    // so a malformed answer is only an error.
-    std::string error;
-    std::string_view role, units, groups, reason, version_text = "\"\"";
-    nlohmann::json version = "";
-    bool provisioned = false;
-    try {
-      members = scim::ObjectMembers(answer);
-      nlohmann::json e = scim::ParseValue(member("error", "null"));
-      if (!e.is_null()) error = e.is_string() ? e.get<std::string>() : e.dump();
-      version_text = member("version", version_text);
-      version = scim::ParseValue(version_text);
-      provisioned = scim::ParseValue(member("provisioned", "false")) == true;
-      role = member("role", "null");
-      units = member("units", "[]");
-      groups = member("groups", "[]");
-      reason = member("reason", "null");
-      for (std::string_view v : {role, units, groups, reason}) scim::ParseValue(v);
-    } catch (const std::exception&) {
-      error = "rules engine returned a decision that is not a JSON object";
-      members.clear();
-    }
-    PlannedDecision out;
-    if (!error.empty()) {
-      out.provisioned = prev && prev->provisioned;
-      out.detail = prev ? scim::DumpJson(prev->detail) : scim::DumpJson({{"userName", user_name}, {"version", version}});
-      out.error = std::move(error);
-      return out;
-    }
-    std::string& detail = out.detail;  // the answer's members in its order, without "error"
-    detail = "{";
-    detail.reserve(answer.size() + user_name.size() + 64);
-    for (const auto& [k, v] : members) {
-      if (k == "error" || k == "userName" || k == "decided") continue;
-      scim::AppendQuoted(detail, k);
-      detail += ':';
-      detail += v;
-      detail += ',';
-    }
-    detail += "\"userName\":";
-    scim::AppendQuoted(detail, user_name);
-    detail += ",\"decided\":";
-    scim::AppendQuoted(detail, now);
-    detail += '}';
-    out.provisioned = provisioned;
-    // Outcome() as text, and the event, with their keys in the order DumpJson writes them.
-    std::string after = "{\"groups\":";
-    after.append(groups).append(",\"provisioned\":").append(provisioned ? "true" : "false");
-    after.append(",\"role\":").append(role).append(",\"units\":").append(units) += '}';
-    const bool was = prev && prev->provisioned;
-    nlohmann::json before = was ? Outcome(prev->provisioned, prev->detail) : nlohmann::json();
-    const char* type = decisions::EventFor(
-        was, provisioned, was && provisioned && decisions::SameOutcome(before, scim::ParseValue(after)));
-    if (!type) return out;
-    out.event_type = type;
-    std::string& payload = out.event_payload;
-    payload.reserve(after.size() + user_name.size() + reason.size() + 160);
-    payload.append("{\"after\":").append(provisioned ? after : "null");
-    payload.append(",\"before\":").append(was ? scim::DumpJson(before) : "null");
-    payload.append(",\"reason\":").append(reason).append(",\"userName\":");
-    scim::AppendQuoted(payload, user_name);
-    payload.append(",\"user_id\":");
-    scim::AppendQuoted(payload, in.user_id);
-    payload.append(",\"version\":").append(version_text) += '}';
-    return out;
-  }
 
   // Writes planned decisions (insert or replace) and events inside the caller's transaction.
   void Flush(soci::session& sql, DecisionWrites& w) {
@@ -1577,7 +1497,7 @@ class SociStore final : public Store {
       Exec(sql, "DELETE FROM decisions WHERE user_id = :u", {BindValue::Text(id)});
       if (!prev->provisioned) continue;
       nlohmann::json payload = {{"user_id", id}, {"userName", prev->detail.value("userName", "")},
-                                {"before", Outcome(true, prev->detail)}, {"after", nullptr}, {"reason", "user deleted"}};
+                                {"before", decisions::OutcomeOf(true, prev->detail)}, {"after", nullptr}, {"reason", "user deleted"}};
       gone.Event("member.deprovisioned", scim::DumpJson(payload), gone.now);
       ++changed;
     }
@@ -1650,7 +1570,7 @@ class SociStore final : public Store {
       if (!undecided.empty()) {
         std::vector<std::string> answers = maker->DecideMany(undecided);
         for (size_t k = 0; k < undecided.size(); ++k)
-          planned[undecided_at[k]] = PlanDecision(undecided[k], answers[k], nullptr, base.now);
+          planned[undecided_at[k]] = decisions::PlanDecision(undecided[k], answers[k], nullptr, base.now);
       }
       DecisionWrites writes{org_id, base.now};
       for (size_t i = at; i < end; ++i)
@@ -1680,7 +1600,7 @@ class SociStore final : public Store {
     for (size_t i = 0; i < inputs.size(); ++i) {
       auto prev = before.find(inputs[i].user_id);
       changed += writes.Add(inputs[i].user_id,
-                            PlanDecision(inputs[i], answers[i], prev == before.end() ? nullptr : &prev->second, writes.now),
+                            decisions::PlanDecision(inputs[i], answers[i], prev == before.end() ? nullptr : &prev->second, writes.now),
                             writes.now);
     }
     Flush(sql, writes);
