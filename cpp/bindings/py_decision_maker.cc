@@ -101,6 +101,8 @@ nlohmann::json PyDecisionMaker::Transform(const std::string& org, const std::str
     } catch (py::error_already_set& e) {
       // Reject (and any failing transform) refuses the write with 400; the detail is the rule's message.
       std::string message = py::str(e.value()).cast<std::string>();
+      if (e.matches(py::module_::import("scimitar.engine").attr("RulesUnavailable")))
+        throw ScimError(503, "", message + "; retry later");
       bool rejected = e.matches(py::module_::import("scimitar.rules").attr("Reject"));
       throw ScimError(400, "invalidValue", rejected ? message : "transform rule failed: " + message);
     }

@@ -317,7 +317,9 @@ class Org:
         in_flight: collections.deque[Future] = collections.deque()
         failed = threading.Event()  # after a failed batch, later ones are not committed
         managers_later: list[dict] = []  # managers not stored yet when their reports' batch was
-        seen = _KeysSeen(key)
+        # A key repeated in a file would overwrite the earlier row; group files that add members row
+        # by row repeat their groups on purpose (merged), unless each row replaces the membership.
+        seen = _KeysSeen(key) if kind == "User" or replace_members else None
 
         def commit(prepared: Future) -> Optional[tuple]:
             if failed.is_set():
@@ -349,6 +351,7 @@ class Org:
                 return
             text = _json.dumps(batch)
             batch.clear()
+            self.db.sync_rule_sets()  # a set applied meanwhile decides the next batches
             in_flight.append(writer.submit(commit, preparer.submit(store.import_prepare, self.slug, kind, text,
                                                                    key, dry_run, replace_members)))
             while len(in_flight) > 2:
@@ -367,7 +370,7 @@ class Org:
                     why = str(e) if not mapping and isinstance(e, ValueError) else f"mapping failed: {type(e).__name__}: {e}"
                     report.rejected.append((line, why))
                     continue
-                repeated = seen.repeats(resource)
+                repeated = seen.repeats(resource) if seen else None
                 if repeated:
                     report.rejected.append((line, repeated))
                     continue

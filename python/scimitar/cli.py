@@ -224,6 +224,13 @@ def _serve(args: argparse.Namespace) -> int:
                        f"--rules {args.rules} (or serve --publish-rules, or SIGHUP this server)")
     engine = Engine(args.rule_budget_ms)
     engine.sync(store)
+    for key, why in engine.unloadable():
+        if key == "":
+            print(f"error: cannot start: the default rule set stored in the database does not load here: {why}",
+                  file=sys.stderr)
+            return 2
+        print(f"rules: warning: the rule set of '{key}' does not load here; its decisions keep their previous "
+              f"outcome and its writes that need a transform get 503: {why}", file=sys.stderr, flush=True)
     store.set_rules(engine)
     limits = {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_")) for flag, _, _ in SERVER_LIMITS}
     server = RunningServer(store, args.host, args.port, args.threads, args.max_body_bytes, limits=limits)
@@ -304,7 +311,13 @@ def _export(args: argparse.Namespace) -> int:
     writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
     writer.writeheader()
     for u in org.export_users(args.filter):
-        writer.writerow(flatten(u))
+        cells = flatten(u)
+        if not cells.keys() <= set(columns):
+            print(f"\nerror: {u.get('userName')} gained attributes while the export ran (columns "
+                  f"{sorted(cells.keys() - set(columns))}); the output is incomplete, run the export again",
+                  file=sys.stderr)
+            return 1
+        writer.writerow(cells)
     return 0
 
 

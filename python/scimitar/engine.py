@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -78,16 +79,46 @@ def _parse_now(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+class RulesUnavailable(RuntimeError):
+    """The organization's stored rule set cannot run in this process; the core answers 503."""
+
+
+class Unloadable(RuleSet):
+    """A stored rule set that does not load in this process (a module it imports is missing here,
+    say). Its evaluations are errors, so decisions keep their previous outcome; a transform fails
+    the write."""
+
+    def __init__(self, version: str, why: str) -> None:
+        super().__init__([], version, f"unloadable rule set {version}")
+        self.why = why
+        self.transforms = {"User": [None], "Group": [None]}  # a write that would be transformed fails
+
+    def evaluate(self, user: User, ctx) -> dict:
+        return {"error": f"the stored rule set {self.version} does not load in this process: {self.why}",
+                "version": self.version}
+
+    def transform(self, resource_type: str, resource: dict, ctx) -> dict:
+        raise RulesUnavailable(f"the organization's rule set {self.version} does not load in this process: "
+                               f"{self.why}")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Installed:
+    """What an Engine runs, replaced as a whole by sync()."""
+    default: RuleSet
+    per_org: dict
+    versions: dict  # "" (the default) or slug -> stored version
+
+
 class Engine:
     """Runs the rule sets stored in the database (see rule_sets.py) for the core. Thread-safe: rule
     sets are immutable and replaced by swapping references; sync() installs what the store holds."""
 
     def __init__(self, budget_ms: float = 100.0) -> None:
         self._none = load_sources([], "(no rules)")
-        self._default = self._none
-        self._per_org: dict[str, RuleSet] = {}
-        self._versions: dict[str, str] = {}  # "" (the default) or slug -> stored version installed
-        self._broken: set[str] = set()  # stored versions that failed to load here (logged once)
+        self._none.version = ""  # as the store names "no rule set" (decisions record it)
+        self._state = _Installed(self._none, {}, {})
+        self._loaded: dict[str, RuleSet] = {}  # stored version -> its RuleSet, shared by the orgs using it
         self._budget = budget_ms / 1000.0
         self._watchdog = Watchdog()
         self._sync_lock = threading.Lock()
@@ -95,44 +126,55 @@ class Engine:
     # -- rule sets --------------------------------------------------------------------------------
     @property
     def default(self) -> RuleSet:
-        return self._default
+        return self._state.default
 
     def rule_set_for(self, org: str) -> RuleSet:
-        return self._per_org.get(org, self._default)
+        state = self._state  # one snapshot: never a new default with the old per-organization sets
+        return state.per_org.get(org, state.default)
 
     def version_for(self, org: str) -> str:
         """The stored version this process decides `org` with ("" for no rules)."""
-        return self._versions.get(org, self._versions.get("", ""))
+        versions = self._state.versions
+        return versions.get(org, versions.get("", ""))
 
     def sync(self, store) -> None:
         """Installs the stored sets (default and per organization) whose version changed since the last
-        call. A stored set that does not load in this process is logged, and the previous one kept."""
+        call, each version loaded once. A stored set that does not load in this process is logged and
+        installed as an Unloadable set: its organizations' decisions keep their previous outcome, with
+        the error recorded, and their writes that need a transform fail, rather than being decided by
+        other rules than the stored ones."""
         with self._sync_lock:
             stored = store.active_rule_set_versions()
-            if stored == self._versions:
+            if stored == self._state.versions:
                 return
-            per_org = {org: rs for org, rs in self._per_org.items() if org in stored}
-            versions = {k: v for k, v in self._versions.items() if k in stored}
-            default = self._default if "" in stored else self._none
+            default, per_org = self._none, {}
             for key, version in stored.items():
-                if versions.get(key) == version or version in self._broken:
-                    continue
-                files = store.rule_set_files_json(version)
-                try:
-                    loaded = load_sources(sorted(json.loads(files or "{}").items()),
-                                          "default rule set" if key == "" else f"rule set of {key}")
-                except RuleLoadError as e:
-                    self._broken.add(version)
-                    log.error("stored rule set %s (%s) does not load here; keeping the previous one: %s",
-                              version, key or "default", e)
-                    continue
-                loaded.version = version
-                versions[key] = version
+                rule_set = self._loaded.get(version) or self._load(store, key, version)
                 if key == "":
-                    default = loaded
+                    default = rule_set
                 else:
-                    per_org[key] = loaded
-            self._default, self._per_org, self._versions = default, per_org, versions
+                    per_org[key] = rule_set
+            self._state = _Installed(default, per_org, dict(stored))
+            in_use = set(stored.values())
+            self._loaded = {v: rs for v, rs in self._loaded.items() if v in in_use}
+
+    def _load(self, store, key: str, version: str) -> RuleSet:
+        files = store.rule_set_files_json(version)
+        label = "default rule set" if key == "" else f"rule set of {key}"
+        try:
+            rule_set = load_sources(sorted(json.loads(files or "{}").items()), f"{label} {version}")
+            rule_set.version = version
+        except RuleLoadError as e:
+            log.error("stored rule set %s (%s) does not load in this process: %s", version, key or "default", e)
+            rule_set = Unloadable(version, str(e))
+        self._loaded[version] = rule_set
+        return rule_set
+
+    def unloadable(self) -> list[tuple[str, str]]:
+        """(organization slug or "" for the default set, why) of the installed sets that do not load."""
+        state = self._state
+        sets = [("", state.default)] + sorted(state.per_org.items())
+        return [(key, rs.why) for key, rs in sets if isinstance(rs, Unloadable)]
 
     # -- called by the core -----------------------------------------------------------------------
     def decide_many_json(self, payload: str) -> bytes | str:
@@ -181,6 +223,8 @@ class Engine:
         settings: dict[str, dict] = {}  # per organization, read once per batch
         for e in events:
             rule_set = self.rule_set_for(e["org"])
+            if isinstance(rule_set, Unloadable):
+                continue  # not acknowledged: retried when its claim expires, here or by another server
             handlers = rule_set.handlers.get(e["type"], []) + rule_set.handlers.get("*", [])
             if not handlers:
                 delivered.append(e["id"])
@@ -237,8 +281,9 @@ class Background:
                 continue  # the stored set does not load here (logged by sync): keep the decisions
             changed = self.store.recompute_all(slug)
             self.store.mark_recomputed(slug, revision, version)
-            why = "settings changed" if settings_changed else f"now decided by rule set {version or 'none'}"
-            self.say(f"rules: organization '{slug}' {why}; {changed} decisions changed")
+            why = ("changed settings (or decisions made with an outdated rule set)" if settings_changed
+                   else f"is now decided by rule set {version or 'none'}")
+            self.say(f"rules: organization '{slug}' {why}; recomputed, {changed} decisions changed")
 
     def _reload(self) -> None:
         from . import rule_sets

@@ -29,13 +29,21 @@ class ManagerNames:
         self.known: collections.OrderedDict[str, Optional[str]] = collections.OrderedDict()
 
     def resolve(self, ids: Iterable[str]) -> None:
-        missing = sorted({i for i in ids if i not in self.known})
+        """Looks up the ids of one page; they stay known until the next call (least recently used
+        ones are forgotten first, never the page's)."""
+        page = set(ids)
+        for i in page & self.known.keys():
+            self.known.move_to_end(i)
+        missing = sorted(page - self.known.keys())
+        while self.known and len(self.known) + len(missing) > max(self.limit, len(page)):
+            oldest = next(iter(self.known))
+            if oldest in page:
+                break
+            self.known.popitem(last=False)
         if missing:
             found = self.lookup(missing)
             for i in missing:
                 self.known[i] = found.get(i)
-            while len(self.known) > self.limit:
-                self.known.popitem(last=False)
 
     def __getitem__(self, manager_id: str) -> Optional[str]:
         return self.known.get(manager_id)

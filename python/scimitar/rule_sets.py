@@ -69,19 +69,24 @@ def stored_default_version(store) -> str:
 
 def adopt(store, rule_set: RuleSet, what: str) -> Optional[str]:
     """For a process given `rule_set` (a server's --rules folder): stores it as the default set when the
-    database has none yet. Returns None when it is (now) the stored default, else the stored version."""
+    database never had one. Returns None when it is (now) the stored default, else the stored version."""
     current = stored_default_version(store)
-    if current == NO_RULES and rule_set.files:
+    if current == NO_RULES and rule_set.files and _never_set(store):
         apply(store, rule_set, None, what)
         return None
     return None if same(current, rule_set) else current
+
+
+def _never_set(store) -> bool:
+    """Whether no default set was ever stored (one cleared with `rules clear --default` stays cleared)."""
+    return not json.loads(store.rule_set_history_json(None))
 
 
 def check_given(store, rule_set: RuleSet, slug: str, what: str) -> None:
     """Refuses (RulesMismatch) rules given to a one-off command (import, the Python API) that are not
     what decides `slug`; stores them as the default when nothing is stored at all."""
     now = active(store, slug)
-    if now["scope"] == "none" and rule_set.files:
+    if now["scope"] == "none" and rule_set.files and _never_set(store):
         apply(store, rule_set, None, what)
         return
     if not same(now["version"], rule_set):

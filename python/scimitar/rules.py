@@ -24,9 +24,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import importlib.abc
+import importlib.util
 import json
 import logging
 import os
+import sys
 import threading
 import traceback
 from pathlib import Path
@@ -395,34 +398,68 @@ def _describe(e: BaseException) -> str:
 
 
 def load_rules(folder: str | os.PathLike, only: Optional[str] = None) -> RuleSet:
-    """Loads every ``*.py`` of `folder` (sorted; ``_*.py`` skipped). Raises RuleLoadError naming the
-    file, the line and the error when one fails to import or registers a bad rule."""
+    """Loads every ``*.py`` of `folder` (sorted). ``_*.py`` files are helpers: not rule files, but
+    importable by the rule files (``import _tables``, at the top of a file) and stored with them.
+    Raises RuleLoadError naming the file, the line and the error when one fails to import or
+    registers a bad rule."""
     folder = Path(folder)
     if not folder.is_dir():
         raise RuleLoadError(f"rules folder '{folder}' does not exist")
-    files = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+    files = sorted(folder.glob("*.py"))
     return load_sources([(p.name, p.read_text(encoding="utf-8")) for p in files], str(folder))
 
 
+class _Helpers(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Makes a rule set's ``_*.py`` helpers importable by name while its rule files load."""
+
+    def __init__(self, helpers: dict[str, tuple[str, str]]) -> None:
+        self.helpers = helpers  # module name -> (file label, text)
+
+    def find_spec(self, name, path=None, target=None):  # noqa: ANN001 - importlib's protocol
+        return importlib.util.spec_from_loader(name, self) if name in self.helpers else None
+
+    def create_module(self, spec):  # noqa: ANN001
+        return None
+
+    def exec_module(self, module) -> None:  # noqa: ANN001
+        label, text = self.helpers[module.__name__]
+        module.__file__ = label
+        exec(compile(text, label, "exec"), module.__dict__)
+
+
+_load_lock = threading.RLock()  # sys.meta_path and sys.modules are process-wide
+
+
 def load_sources(sources: list[tuple[str, str]], origin: str) -> RuleSet:
-    """Loads rule files given as (file name, text); what `rules apply` stores is loaded this way."""
+    """Loads rule files given as (file name, text), helpers (``_*.py``) included; what `rules apply`
+    stores is loaded this way."""
     digest = hashlib.sha256()
     collector = _Collector()
-    previous = getattr(_local, "collector", None)
-    _local.collector = collector
-    try:
-        for name, text in sorted(sources):
-            digest.update(name.encode() + b"\0" + text.encode() + b"\0")
-            collector.file = name
-            try:
-                code = compile(text, f"{origin}/{name}", "exec")
-                exec(code, {"__name__": f"scimitar_rules.{Path(name).stem}", "__file__": f"{origin}/{name}"})
-            except SyntaxError as e:
-                raise RuleLoadError(f"{origin}/{name}, line {e.lineno}: SyntaxError: {e.msg}") from None
-            except Exception as e:  # noqa: BLE001
-                frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == f"{origin}/{name}"]
-                line = frames[-1].lineno if frames else "?"
-                raise RuleLoadError(f"{origin}/{name}, line {line}: {type(e).__name__}: {e}") from None
-    finally:
-        _local.collector = previous
+    helpers = _Helpers({Path(n).stem: (f"{origin}/{n}", t) for n, t in sources if n.startswith("_")})
+    with _load_lock:
+        previous = getattr(_local, "collector", None)
+        _local.collector = collector
+        shadowed = {n: sys.modules.pop(n) for n in helpers.helpers if n in sys.modules}
+        sys.meta_path.insert(0, helpers)
+        try:
+            for name, text in sorted(sources):
+                digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+                if name.startswith("_"):
+                    continue
+                collector.file = name
+                try:
+                    code = compile(text, f"{origin}/{name}", "exec")
+                    exec(code, {"__name__": f"scimitar_rules.{Path(name).stem}", "__file__": f"{origin}/{name}"})
+                except SyntaxError as e:
+                    raise RuleLoadError(f"{e.filename or origin + '/' + name}, line {e.lineno}: SyntaxError: {e.msg}") from None
+                except Exception as e:  # noqa: BLE001
+                    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == f"{origin}/{name}"]
+                    line = frames[-1].lineno if frames else "?"
+                    raise RuleLoadError(f"{origin}/{name}, line {line}: {type(e).__name__}: {e}") from None
+        finally:
+            sys.meta_path.remove(helpers)
+            for n in helpers.helpers:
+                sys.modules.pop(n, None)
+            sys.modules.update(shadowed)
+            _local.collector = previous
     return RuleSet(collector.rules, digest.hexdigest()[:16], origin, dict(sources), collector.settings)

@@ -25,6 +25,11 @@ TEST(ImportReferences, UserRowsGiveGroupsAndAManagerByName) {
             (json{{"value", "id-boss"}, {"displayName", "B"}}));
   EXPECT_FALSE(service::ResolvedManager(json{{"userName", "nobody"}}, names).has_value());
 
+  json scim_groups = {{"groups", {{{"display", "Eng"}, {"type", "direct"}}, {{"display", "All"}, {"type", "indirect"}}}}};
+  EXPECT_EQ(service::TakeReferences(scim::ResourceKind::User, scim_groups).groups, std::vector<std::string>{"Eng"});
+  json null_groups = {{"groups", nullptr}};
+  EXPECT_TRUE(service::TakeReferences(scim::ResourceKind::User, null_groups).empty());
+
   json by_id = {{scim::kEnterpriseUrn, {{"manager", {{"value", "x"}}}}}};
   EXPECT_TRUE(service::TakeReferences(scim::ResourceKind::User, by_id).empty());  // ids pass through
 }

@@ -55,6 +55,8 @@ TEST(Combine, SettingsFillWhatNoRuleSet) {
   d = Combine(none, {{"default_role", "viewer"}});
   EXPECT_EQ(d["role"], "viewer");
   EXPECT_EQ(d["sources"]["role"], "setting default_role");
+  EXPECT_EQ(Combine(none, {{"default_policy", " Admit "}})["provisioned"], true);
+  EXPECT_EQ(Combine(none, {{"default_policy", "maybe"}})["provisioned"], false);  // fails closed
   d = Combine(none, {{"default_policy", "deny"}});
   EXPECT_EQ(d["provisioned"], false);
   EXPECT_TRUE(d["role"].is_null());  // nobody unprovisioned keeps a role, units or groups

@@ -432,6 +432,29 @@ TEST_P(StoreTest, ModifyManyReplacesDocumentsTogetherAndRecomputesDecisions) {
   store_->SetDecisionMaker(nullptr);
 }
 
+TEST_P(StoreTest, ADecisionMadeWithAnOutdatedRuleSetMarksTheOrganizationStale) {
+  const std::string v = test::UniqueSlug("v");
+  ASSERT_TRUE(store_->ApplyRuleSet(org_, v, json::object(), json::array(), "test"));
+  auto mine = [&]() -> std::optional<Store::StaleOrg> {
+    for (const auto& o : store_->StaleDecisions()) {
+      if (store_->FindOrg(o.slug)->id == org_) return o;
+    }
+    return std::nullopt;
+  };
+  if (auto o = mine()) store_->MarkRecomputed(org_, o->settings_rev, o->rules_version);
+  ASSERT_FALSE(mine().has_value());
+
+  store_->SetDecisionMaker(std::make_shared<FixedAnswer>(R"({"answers": [], "version": ")" + v + R"("})"));
+  User("current@x.test");
+  EXPECT_FALSE(mine().has_value());  // made with the stored set
+  store_->SetDecisionMaker(std::make_shared<FixedAnswer>(R"({"answers": [], "version": "outdated"})"));
+  User("late@x.test");
+  ASSERT_TRUE(mine().has_value());  // a process that had not installed the stored set yet
+  EXPECT_TRUE(mine()->settings_changed);
+  EXPECT_EQ(mine()->rules_version, v);
+  store_->SetDecisionMaker(nullptr);
+}
+
 TEST_P(StoreTest, RuleSetsAreStoredWithHistoryAndDecideStalenessByVersion) {
   auto stale_version = [&]() -> std::optional<std::string> {
     for (const auto& o : store_->StaleDecisions()) {
@@ -458,11 +481,14 @@ TEST_P(StoreTest, RuleSetsAreStoredWithHistoryAndDecideStalenessByVersion) {
   EXPECT_TRUE(store_->ApplyRuleSet(org_, o1, v2, json::parse(R"([{"key": "tier"}])"), "rules apply"));
   EXPECT_EQ(stale_version(), o1);  // its own set wins over the default
   EXPECT_EQ(store_->DeclaredSettings(org_)[0]["key"], "tier");
+  int with_o1 = 0;
   for (const auto& [slug, version] : store_->ActiveRuleSetVersions()) {
     if (version == o1) {
+      ++with_o1;
       EXPECT_EQ(store_->FindOrg(slug)->id, org_);
     }
   }
+  EXPECT_EQ(with_o1, 1);
   store_->MarkRecomputed(org_, 0, o1);
   EXPECT_TRUE(store_->ApplyRuleSet(std::nullopt, d2, v2, json::array(), "rules apply --default"));
   EXPECT_EQ(stale_version(), std::nullopt);  // the default changed, but it is not decided by it

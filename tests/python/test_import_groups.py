@@ -42,3 +42,17 @@ def test_group_import_adds_members_unless_told_to_replace(tmp_path):
     out = run(db, "import", "--org", "acme", "--groups", "--replace-members", str(path)).stdout
     assert "2 group members removed" in out
     assert provisioned() == ["cy@acme.test"]
+
+
+def test_a_group_file_with_one_row_per_member_merges_them(tmp_path):
+    db = f"sqlite:///{tmp_path}/rows.db"
+    run(db, "org", "create", "acme")
+    people = tmp_path / "people.csv"
+    people.write_text("externalId,userName\nE1,ann@acme.test\nE2,bob@acme.test\n")
+    run(db, "import", "--org", "acme", str(people))
+    groups = tmp_path / "groups.csv"
+    groups.write_text("displayName,members.userName\nOps,ann@acme.test\nOps,bob@acme.test\n")
+    out = run(db, "import", "--org", "acme", "--groups", str(groups)).stdout
+    assert "0 rejected" in out, out
+    org = scimitar.open(db).org("acme")
+    assert sorted(m["display"] for g in org.groups() for m in g["members"]) == ["ann@acme.test", "bob@acme.test"]

@@ -125,3 +125,20 @@ def test_a_key_repeated_in_one_file_is_reported_not_silently_applied_twice(tmp_p
     assert out.returncode == 3
     assert "line 3: rejected: externalId 'E1' repeats an earlier row of this file" in out.stdout
     assert [u["title"] for u in scimitar.open(db).org("acme").users(filter='externalId eq "E1"')] == ["first"]
+
+
+def test_manager_names_keep_the_ids_of_the_page_being_exported():
+    from scimitar.exporter import ManagerNames
+    asked: list[list[str]] = []
+
+    def lookup(ids):
+        asked.append(ids)
+        return {i: f"user-{i}" for i in ids if i != "gone"}
+
+    names = ManagerNames(lookup, limit=2)
+    names.resolve(["a", "b"])
+    names.resolve(["b", "c", "gone"])  # over the limit: "a" is forgotten, never this page's ids
+    assert [names[i] for i in ("b", "c", "gone")] == ["user-b", "user-c", None]
+    assert asked == [["a", "b"], ["c", "gone"]]  # "b" was remembered, not looked up again
+    names.resolve(["a"])
+    assert names["a"] == "user-a" and asked[-1] == ["a"]

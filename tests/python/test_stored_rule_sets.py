@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import threading
 import time
 
 import scimitar
-from support import ServerProcess, Tenant
+from support import ServerProcess, Tenant, scimitar_cmd
 from test_rules_server import cli, wait_for
 
 ROLE = '''
@@ -135,3 +136,52 @@ def test_the_python_api_refuses_rules_that_differ_from_the_stored_default(tmp_pa
     assert db.apply_rules(str(b)) is True
     assert db.apply_rules(str(b)) is False  # already the default
     db.close()
+
+
+def test_a_stored_set_that_does_not_load_here_keeps_decisions_and_never_admits_by_default(tmp_path):
+    db = f"sqlite:///{tmp_path}/broken.db"
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    (strict / "_policy.py").write_text("ROLE = 'auditor'\n")  # a helper, stored with the set
+    (strict / "role.py").write_text("import _policy\nfrom scimitar import rules\n\n@rules.decide\n"
+                                    "def role(user, ctx):\n    return rules.Decision(provision=user.user_name != 'bob@x.test',"
+                                    " role=_policy.ROLE)\n")
+    server = ServerProcess(db, "--rules", str(strict))
+    try:
+        store = scimitar.open_store(db, pool_size=2)
+        t = Tenant(server, store)
+        t.create_user("ann@x.test")
+        bob = t.create_user("bob@x.test")
+        assert role_of(t, "ann@x.test") == "auditor"  # the helper came from the database
+        # A set stored by another process that cannot load here (a module this machine lacks).
+        store.apply_rule_set(t.slug, "feedfacefeedface", json.dumps({"r.py": "import not_installed_here\n"}), "[]",
+                             "another machine")
+        wait_for(lambda: "does not load" in (json.loads(store.decision_json(t.slug, "ann@x.test"))["error"] or ""),
+                 what="the recompute to record the error")
+        t.patch(f"/Users/{bob['id']}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                        "Operations": [{"op": "replace", "path": "title", "value": "x"}]})
+        ann, later = (json.loads(store.decision_json(t.slug, u)) for u in ("ann@x.test", "bob@x.test"))
+        assert ann["provisioned"] is True and ann["detail"]["role"] == "auditor"  # the previous outcome
+        assert later["provisioned"] is False  # not admitted by the settings' default
+    finally:
+        assert server.stop() == 0
+
+    # A server refuses to start on a default set it cannot load.
+    cli(db, "rules", "clear", "--org", t.slug)
+    scimitar.open_store(db).apply_rule_set(None, "badbadbadbadbad0", json.dumps({"r.py": "import nope\n"}), "[]", "test")
+    refused = subprocess.run([*scimitar_cmd(), "--db", db, "serve", "--port", "0"], capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode == 2 and "default rule set stored in the database does not load" in refused.stderr
+
+
+def test_a_cleared_default_stays_cleared_when_a_server_starts_with_a_folder(tmp_path):
+    db = f"sqlite:///{tmp_path}/cleared.db"
+    a = folder(tmp_path, "a")
+    ServerProcess(db, "--rules", str(a)).stop()
+    assert "the default set has no rule set now" in cli(db, "rules", "clear", "--default").stdout
+    started = ServerProcess(db, "--rules", str(a))
+    try:
+        assert "differs from the default rule set" in " ".join(lines_until(started, "rules: default rule set"))
+        assert "rule set: none stored" in cli(db, "rules", "show", "--org", "default").stdout
+    finally:
+        assert started.stop() == 0

@@ -95,6 +95,7 @@ struct PlannedDecision {
   std::optional<std::string> error;  // the rule error it records
   std::string event_type;            // "" when the outcome calls for no event
   std::string event_payload;         // JSON text
+  std::string rules_version;         // JSON text: the version of the rule set that answered
 };
 
 // Decisions of users not created yet, made and planned outside any transaction (Store::DecideAhead).
@@ -190,15 +191,17 @@ class Store {
   // Organizations whose decisions were last recomputed with other inputs than decide them now: an
   // older settings revision, or another rule-set version than the active one (the organization's own
   // set, else the default set, else "" for no rules). Whoever recomputes one calls MarkRecomputed.
+  // The settings revision also counts decisions written with a rule set that was no longer the
+  // stored one (a process that had not installed it yet), so those are recomputed too.
   struct StaleOrg {
     std::string slug;
     long long settings_rev = 0;
     std::string rules_version;
-    bool settings_changed = false;  // else only the rule set did
+    bool settings_changed = false;  // the revision moved (settings, or a decision by an outdated set); else the set changed
   };
   virtual std::vector<StaleOrg> StaleDecisions() = 0;
   // Records a recompute made with settings revision `revision` and rule set `rules_version` (a later
-  // settings revision stays stale).
+  // settings revision stays stale, and so does a rule set applied meanwhile).
   virtual void MarkRecomputed(long long org_id, long long revision, const std::string& rules_version) = 0;
   virtual Member CreateMember(long long org_id, const std::string& email, const std::string& role) = 0;
   virtual void DeactivateMember(long long org_id, const std::string& email) = 0;    // 404 if unknown

@@ -130,9 +130,12 @@ Combined Combine(std::string_view evaluation, const std::map<std::string, std::s
       return c;
     }
     if (!chosen.count("provision")) {
-      const std::string policy = scim::ToLower(Setting(settings, "default_policy"));
-      chosen["provision"] = policy != "deny" ? "true" : "false";
-      source["provision"] = "setting default_policy=" + policy;
+      // Fails closed: only "admit" admits (a value stored before settings were validated may be other).
+      std::string policy = scim::ToLower(Setting(settings, "default_policy"));
+      policy.erase(0, policy.find_first_not_of(" \t"));
+      policy.erase(policy.find_last_not_of(" \t") + 1);
+      chosen["provision"] = policy == "admit" ? "true" : "false";
+      source["provision"] = "setting default_policy=" + policy + (policy == "admit" || policy == "deny" ? "" : " (not admit: denied)");
     }
     if (!chosen.count("role")) {
       chosen["role"] = Quoted(Setting(settings, "default_role"));

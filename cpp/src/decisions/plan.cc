@@ -10,6 +10,7 @@ PlannedDecision PlanDecision(const DecisionInput& in, const std::string& evaluat
                              const std::string& now) {
   const Combined c = Combine(evaluation, in.settings);
   PlannedDecision out;
+  out.rules_version = c.version;
   std::string user_name;
   scim::AppendQuoted(user_name, in.user_name);
   if (!c.error.empty()) {

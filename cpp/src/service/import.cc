@@ -172,6 +172,12 @@ std::vector<PreparedImport::Row> ImportPass(Store& store, const Tenant& t, Prepa
       if (found->second.size() > 1)
         throw Uniqueness(key.attr + " '" + row.n.doc.value(key.attr, "") + "' matches several resources");
       const ResourceRow& current = found->second[0].row;
+      if (row.manager_later) {  // the stored manager stays until the one named is set (ResolveManagers)
+        const nlohmann::json& stored_doc = found->second[0].doc;
+        auto ext = stored_doc.find(scim::kEnterpriseUrn);
+        if (ext != stored_doc.end() && ext->is_object() && ext->contains("manager"))
+          row.n.doc[scim::kEnterpriseUrn]["manager"] = (*ext)["manager"];
+      }
       MemberChanges members;
       bool same_members = true;
       size_t removed = 0;

@@ -33,10 +33,13 @@ ImportReferences TakeReferences(ResourceKind kind, nlohmann::json& body) {
   if (!body.is_object()) return refs;
   if (kind == ResourceKind::User) {
     if (auto g = FindIgnoringCase(body, "groups"); g != body.end()) {
-      if (!g->is_array()) throw InvalidValue("'groups' of an imported user is a list of group displayNames");
-      for (const auto& item : *g) {
+      if (!g->is_null() && !g->is_array()) throw InvalidValue("'groups' of an imported user is a list of group displayNames");
+      for (const auto& item : g->is_array() ? *g : nlohmann::json::array()) {
         const nlohmann::json* name = &item;
         if (item.is_object()) {
+          // A SCIM User's groups (from another system's export) name indirect memberships too: those
+          // follow from nested groups, and are not memberships to add.
+          if (auto type = item.find("type"); type != item.end() && type->is_string() && *type != "direct") continue;
           auto d = item.find("display");
           if (d == item.end()) throw InvalidValue("a group of an imported user is named by its displayName ('display')");
           name = &*d;
@@ -117,34 +120,35 @@ std::pair<size_t, size_t> AddToNamedGroups(Store& store, long long org_id,
   std::map<std::string, std::string> existing;  // folded name -> group id (the first, should several share it)
   for (const auto& row : store.FindByKey(org_id, ResourceKind::Group, /*by_name=*/true, names))
     existing.emplace(scim::ToLower(row.doc().value("displayName", "")), row.id);
-  std::vector<std::string> ids;
-  for (const auto& [_, id] : existing) ids.push_back(id);
-  auto members = store.MembersOf(org_id, ids);
+  // The groups the users already are in (one query for the batch's users, not the groups' whole
+  // memberships, which grow with every batch of an "All staff" import).
+  std::vector<std::string> users;
+  for (const auto& [user, _] : wanted) users.push_back(user);
+  std::set<std::pair<std::string, std::string>> member_of;  // (group id, user id)
+  for (const auto& [user, groups] : store.GroupsOf(org_id, users))
+    for (const auto& g : groups) member_of.emplace(g.id, user);
 
   size_t added = 0, created = 0;
   for (auto& [folded, entry] : by_group) {
     auto found = existing.find(folded);
     if (found == existing.end()) {
       const nlohmann::json doc = {{"schemas", {scim::kGroupUrn}}, {"displayName", entry.first}};
-      std::vector<std::string> users(entry.second.begin(), entry.second.end());
+      const std::vector<std::string> first_members(entry.second.begin(), entry.second.end());
       try {
-        store.Create(org_id, ResourceKind::Group, scim::Normalize(scim::GroupType(), doc, true).doc, users);
+        store.Create(org_id, ResourceKind::Group, scim::Normalize(scim::GroupType(), doc, true).doc, first_members);
         ++created;
-        added += users.size();
+        added += first_members.size();
         continue;
       } catch (const ScimError& e) {
         if (e.status() != 409) throw;  // created by another writer meanwhile: add to it below
         auto again = store.FindByKey(org_id, ResourceKind::Group, /*by_name=*/true, {folded});
         if (again.empty()) throw;
         found = existing.emplace(folded, again[0].id).first;
-        members[again[0].id] = store.MembersOf(org_id, {again[0].id})[again[0].id];
       }
     }
-    std::set<std::string> have;
-    for (const auto& m : members[found->second]) have.insert(m.id);
     MemberChanges changes;
     for (const auto& u : entry.second)
-      if (!have.count(u)) changes.add.push_back(u);
+      if (!member_of.count({found->second, u})) changes.add.push_back(u);
     if (changes.add.empty()) continue;
     store.Modify(org_id, ResourceKind::Group, found->second, std::nullopt,
                  [&](const ResourceRow& current) { return std::make_pair(current.doc(), changes); });

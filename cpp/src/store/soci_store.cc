@@ -480,8 +480,11 @@ class SociStore final : public Store {
     Lease lease(pool_, caches_);
     Exec(lease.sql(),
          "UPDATE orgs SET recomputed_settings_rev = CASE WHEN recomputed_settings_rev < :r THEN :r2 "
-         "ELSE recomputed_settings_rev END, recomputed_rules = :v WHERE id = :o",
-         {BindValue::Int(revision), BindValue::Int(revision), BindValue::Text(rules_version), BindValue::Int(org_id)});
+         "ELSE recomputed_settings_rev END, recomputed_rules = CASE WHEN COALESCE("
+         "(SELECT version FROM rule_sets WHERE org_id = orgs.id), (SELECT version FROM default_rule_set WHERE id = 1), "
+         "'') = :v THEN :v2 ELSE '' END WHERE id = :o",
+         {BindValue::Int(revision), BindValue::Int(revision), BindValue::Text(rules_version),
+          BindValue::Text(rules_version), BindValue::Int(org_id)});
   }
 
   std::map<std::string, std::string> Settings(long long org_id) override {
@@ -1080,6 +1083,7 @@ class SociStore final : public Store {
     soci::session& sql = lease.sql();
     const std::string body = scim::DumpJson(files), decls = scim::DumpJson(declared), now = NowIso();
     Txn tx(sql, backend_, writer_.get());
+    LockRuleSets(sql);
     if (ActiveVersion(sql, org_id) == version) return false;
     if (org_id) {
       Exec(sql, "INSERT INTO rule_sets (org_id, version, files, applied, origin, declared) VALUES (:o, :v, :f, :a, :g, :d) "
@@ -1113,6 +1117,7 @@ class SociStore final : public Store {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_.get());
+    LockRuleSets(sql);
     const long long removed = org_id ? Exec(sql, "DELETE FROM rule_sets WHERE org_id = :o", {BindValue::Int(*org_id)})
                                      : Exec(sql, "DELETE FROM default_rule_set WHERE id = 1", {});
     if (!removed) return false;
@@ -1188,6 +1193,21 @@ class SociStore final : public Store {
                                   const std::string& origin, const std::string& declared) {
     return {{"version", version}, {"files", nlohmann::json::parse(files)}, {"applied", applied}, {"origin", origin},
             {"settings", nlohmann::json::parse(declared)}};
+  }
+
+  // Serializes rule-set changes (check, write, history) across processes; SQLite's writer lock does.
+  void LockRuleSets(soci::session& sql) {
+    if (backend_ == Backend::Postgres) sql << "SELECT pg_advisory_xact_lock(7315002)";
+  }
+
+  // The version of the set that decides the organization: its own, else the default, else "".
+  std::string ActiveRulesOf(soci::session& sql, long long org_id) {
+    std::string version;
+    Rows(sql,
+         "SELECT COALESCE(s.version, d.version, '') FROM orgs o LEFT JOIN rule_sets s ON s.org_id = o.id "
+         "LEFT JOIN default_rule_set d ON d.id = 1 WHERE o.id = :o",
+         {BindValue::Int(org_id)}, 1, [&](const std::vector<std::string>& c) { version = c[0]; });
+    return version;
   }
 
   // The version of the set active for org_id (nullopt: the default), "" when none is.
@@ -1452,12 +1472,14 @@ class SociStore final : public Store {
     std::string now = NowIso();             // when these decisions were made
     std::vector<InsertRow> decisions = {};  // see Flush
     std::vector<InsertRow> events = {};     // see Flush
+    std::set<std::string> versions = {};    // of the rule sets that answered (JSON texts)
     void Event(const std::string& type, std::string payload, const std::string& when) {
       events.push_back({BindValue::Int(org_id), BindValue::Text(type), BindValue::Text(std::move(payload)),
                         BindValue::Text(when), BindValue::Text(when)});
     }
     // Adds `d`, made at `when`; returns 1 when its outcome changed (it has an event), else 0.
     int Add(const std::string& user_id, PlannedDecision d, const std::string& when) {
+      versions.insert(d.rules_version);
       decisions.push_back({BindValue::Text(user_id), BindValue::Int(org_id), BindValue::Int(d.provisioned ? 1 : 0),
                            BindValue::Text(std::move(d.detail)), d.error ? BindValue::Text(*d.error) : BindValue::NullText(),
                            BindValue::Text(when)});
@@ -1467,8 +1489,19 @@ class SociStore final : public Store {
     }
   };
 
-  // Writes planned decisions (insert or replace) and events inside the caller's transaction.
+  // Writes planned decisions (insert or replace) and events inside the caller's transaction. A
+  // decision made with another rule set than the one stored for the organization (by a process that
+  // has not installed a newly applied set yet) bumps the organization's inputs revision in the same
+  // transaction: it is stale, and a server recomputes it (see StaleDecisions), even when a recompute
+  // for the new set is already under way (its MarkRecomputed is for the older revision).
   void Flush(soci::session& sql, DecisionWrites& w) {
+    if (!w.versions.empty()) {
+      std::string active;
+      scim::AppendQuoted(active, ActiveRulesOf(sql, w.org_id));
+      if (w.versions.size() > 1 || *w.versions.begin() != active)
+        Exec(sql, "UPDATE orgs SET settings_rev = settings_rev + 1 WHERE id = :o", {BindValue::Int(w.org_id)});
+      w.versions.clear();
+    }
     InsertRows(sql, "decisions",
                {{"user_id"}, {"org_id", "BIGINT"}, {"provisioned", "INTEGER"}, {"detail"}, {"error"}, {"updated"}},
                w.decisions,
@@ -1520,8 +1553,12 @@ class SociStore final : public Store {
       auto groups = Edges(sql, org_id, {ids.begin() + static_cast<long>(at), ids.begin() + static_cast<long>(end)},
                           /*of_groups=*/false);
       std::map<std::string, StoredDecision> before;
+      // On PostgreSQL the previous decisions are locked (in id order), so that two processes
+      // recomputing the same users (two servers catching up with one change) take turns, and the
+      // second sees the first's decisions: one event per change of outcome, not two.
       Rows(sql, "SELECT d.user_id, '', d.provisioned, d.detail, d.error, d.updated FROM decisions d "
-                "WHERE " + InJsonList("d.user_id", ":ids"),
+                "WHERE " + InJsonList("d.user_id", ":ids") +
+                (backend_ == Backend::Postgres ? " ORDER BY d.user_id FOR UPDATE" : ""),
            {list}, 6, [&](const std::vector<std::string>& c) { before.emplace(c[0], DecisionOf(c)); });
       std::vector<DecisionInput> inputs;
       for (size_t i = at; i < end; ++i) {
