@@ -179,15 +179,7 @@ Combined Combine(std::string_view evaluation, const std::map<std::string, std::s
   return c;
 }
 
-std::string DecisionText(const Combined& c) {
-  scim::ObjectWriter out;
-  if (!c.error.empty()) {
-    out.Add("error", Quoted(c.error));
-    out.Add("rules", c.rules);
-    out.Add("version", c.version);
-    return out.Finish();
-  }
-  out.Add("error", "null");
+void AddDecision(scim::ObjectWriter& out, const Combined& c) {
   out.Add("groups", c.groups);
   out.Add("inputs", c.inputs);
   out.Add("provisioned", c.provisioned ? "true" : "false");
@@ -197,6 +189,18 @@ std::string DecisionText(const Combined& c) {
   out.Add("sources", c.sources);
   out.Add("units", c.units);
   out.Add("version", c.version);
+}
+
+std::string DecisionText(const Combined& c) {
+  scim::ObjectWriter out;
+  if (!c.error.empty()) {
+    out.Add("error", Quoted(c.error));
+    out.Add("rules", c.rules);
+    out.Add("version", c.version);
+    return out.Finish();
+  }
+  out.Add("error", "null");
+  AddDecision(out, c);
   return out.Finish();
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "scim/json_text.h"
+
 namespace scimitar::decisions {
 
 // A combined decision: the JSON texts of its parts.
@@ -30,6 +32,9 @@ struct Combined {
 // provisioned has no role, units or groups. `sources` names what set each field, `rules` traces each
 // rule: {"rule", "matched", "set", "reason"}.
 Combined Combine(std::string_view evaluation, const std::map<std::string, std::string>& settings);
+
+// Adds the members of a combined decision without an error (groups ... version) to `out`.
+void AddDecision(scim::ObjectWriter& out, const Combined& c);
 
 // The decision as one JSON object: {"error": null, "groups", "inputs", "provisioned", "reason",
 // "role", "rules", "sources", "units", "version"}, or {"error", "rules", "version"}.

@@ -22,18 +22,10 @@ PlannedDecision PlanDecision(const DecisionInput& in, const std::string& evaluat
   std::string decided;
   scim::AppendQuoted(decided, now);
   scim::ObjectWriter detail;
+  AddDecision(detail, c);
   detail.Add("decided", decided);
-  detail.Add("groups", c.groups);
-  detail.Add("inputs", c.inputs);
-  detail.Add("provisioned", c.provisioned ? "true" : "false");
-  detail.Add("reason", c.reason);
-  detail.Add("role", c.role);
-  detail.Add("rules", c.rules);
   detail.Add("settings_revision", std::to_string(in.settings_revision));
-  detail.Add("sources", c.sources);
-  detail.Add("units", c.units);
   detail.Add("userName", user_name);
-  detail.Add("version", c.version);
   out.detail = detail.Finish();
   out.provisioned = c.provisioned;
   // OutcomeOf as text, with its keys in the order DumpJson writes them.
