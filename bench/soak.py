@@ -145,7 +145,8 @@ def main() -> None:
     try:
         db_url = f"sqlite:///{work}/soak.db"
         token = seed_org(db_url, "soak", USERS)
-        server = subprocess.Popen([exe, "--db", db_url, "serve", "--port", "0", "--rules", str(ROOT / "rules")],
+        server = subprocess.Popen([exe, "--db", db_url, "serve", "--port", "0", "--rules", str(ROOT / "rules"),
+                                   "--log-file", os.devnull],  # logged as in production, not kept
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=work)
         first = server.stdout.readline().strip()
         threading.Thread(target=server.stdout.read, daemon=True).start()

@@ -309,8 +309,11 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<scimitar::Server>(m, "Server")
       .def(py::init([](std::shared_ptr<Store> store, const std::string& host, int port, int threads,
-                       size_t max_body_bytes, const std::map<std::string, long long>& limits) {
+                       size_t max_body_bytes, const std::map<std::string, long long>& limits,
+                       const std::string& log_format, const std::string& log_path) {
              scimitar::ServerOptions o;
+             o.log_format = log_format;
+             o.log_path = log_path;
              o.host = host;
              o.port = port;
              o.threads = threads;
@@ -333,8 +336,10 @@ PYBIND11_MODULE(_core, m) {
              return std::make_unique<scimitar::Server>(std::move(store), o);
            }),
            py::arg("store"), py::arg("host") = "127.0.0.1", py::arg("port") = 8080, py::arg("threads") = 16,
-           py::arg("max_body_bytes") = 1 << 20, py::arg("limits") = std::map<std::string, long long>{})
+           py::arg("max_body_bytes") = 1 << 20, py::arg("limits") = std::map<std::string, long long>{},
+           py::arg("log_format") = "off", py::arg("log_path") = "")
       .def("start", &scimitar::Server::Start, release())
+      .def("reopen_log", &scimitar::Server::ReopenLog, release())
       .def("stop", &scimitar::Server::Stop, release())
       .def_property_readonly("port", &scimitar::Server::port)
       .def_property_readonly("host", &scimitar::Server::host)

@@ -91,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     for flag, default, text in SERVER_LIMITS:
         srv.add_argument(flag, type=int, default=default, help=text)
     srv.add_argument("--rule-budget-ms", type=float, default=100.0, help="time budget of one rule call")
+    srv.add_argument("--log-file", default="", help="request log file, reopened on SIGUSR1 (default: stderr)")
+    srv.add_argument("--log-format", choices=["auto", "json", "text", "off"], default="auto",
+                     help="request log lines: JSON, or text; auto: text on a terminal, else JSON")
 
     m = sub.add_parser("members", help="provisioned members with role, units and app groups")
     m.add_argument("--org", required=True)
@@ -233,10 +236,20 @@ def _serve(args: argparse.Namespace) -> int:
               f"outcome and its writes that need a transform get 503: {why}", file=sys.stderr, flush=True)
     store.set_rules(engine)
     limits = {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_")) for flag, _, _ in SERVER_LIMITS}
-    server = RunningServer(store, args.host, args.port, args.threads, args.max_body_bytes, limits=limits)
+    log_format = args.log_format
+    if log_format == "auto":
+        log_format = "text" if not args.log_file and sys.stderr.isatty() else "json"
+    try:
+        server = RunningServer(store, args.host, args.port, args.threads, args.max_body_bytes, limits=limits,
+                               log_format=log_format, log_path=args.log_file)
+    except RuntimeError as e:
+        print(f"error: cannot start: {e}", file=sys.stderr)
+        return 2
     print(f"http://{args.host}:{server.port}/scim/v2", flush=True)
     background = Background(store, engine, args.rules, on_message=lambda m: print(m, flush=True))
     signal.signal(signal.SIGHUP, lambda *_: setattr(background, "reload_requested", True))
+    reopen: list[int] = []  # a flag, as for SIGTERM: the handler takes no lock
+    signal.signal(signal.SIGUSR1, lambda *_: reopen.append(1))
     try:
         if not store.list_orgs():
             store.create_org(BOOTSTRAP_ORG, "Default organization")
@@ -257,6 +270,9 @@ def _serve(args: argparse.Namespace) -> int:
         background.start()
         while not stopping:
             time.sleep(0.2)
+            if reopen:
+                reopen.clear()
+                server.reopen_log()
     finally:
         server.stop()
         background.stop()

@@ -16,8 +16,10 @@ class RunningServer:
     """A started server. `url` is the SCIM base URL for tokens without an organization in the path."""
 
     def __init__(self, store: Store, host: str = "127.0.0.1", port: int = 8080, threads: int = 16,
-                 max_body_bytes: int = 1 << 20, background=None, limits: Optional[dict] = None) -> None:
-        self._server: Optional[Server] = Server(store, host, port, threads, max_body_bytes, limits or {})
+                 max_body_bytes: int = 1 << 20, background=None, limits: Optional[dict] = None,
+                 log_format: str = "off", log_path: str = "") -> None:
+        self._server: Optional[Server] = Server(store, host, port, threads, max_body_bytes, limits or {},
+                                                log_format, log_path)
         self._server.start()
         self._background = background
         self.host = host
@@ -30,6 +32,11 @@ class RunningServer:
 
     def org_url(self, slug: str) -> str:
         return f"http://{self.host}:{self.port}/o/{slug}/scim/v2"
+
+    def reopen_log(self) -> None:
+        """Reopens the request log file (after logrotate moved it)."""
+        if self._server is not None:
+            self._server.reopen_log()
 
     def stop(self) -> None:
         """Stops serving; returns once no request is running. Idempotent."""

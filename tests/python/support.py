@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import uuid
 
@@ -39,6 +40,11 @@ class ServerProcess:
 
     def __init__(self, db_url: str, *extra: str, cwd: str | None = None) -> None:
         self.db_url = db_url
+        # The request log goes to a file of its own (an unread stderr pipe would fill and stall the server).
+        fd, self.log_path = tempfile.mkstemp(prefix="scimitar-requests-", suffix=".log")
+        os.close(fd)
+        if "--log-file" not in extra:
+            extra = ("--log-file", self.log_path, *extra)
         self.proc = subprocess.Popen(
             [*scimitar_cmd(), "--db", db_url, "serve", "--port", "0", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)

@@ -28,6 +28,10 @@ struct ServerOptions {
   long long max_bulk_operations = 1000;
   long long max_patch_operations = 1000;
   int max_json_depth = 64;            // nesting of request bodies; deeper is 400 invalidSyntax
+  // The request log (docs/operations.md): "json", "text" or "off"; written to log_path, or to
+  // stderr when it is empty.
+  std::string log_format = "off";
+  std::string log_path;
 };
 
 class Server {
@@ -43,6 +47,8 @@ class Server {
   int port() const;  // the bound port (valid after Start)
   const std::string& host() const;
   size_t open_connections() const;
+  // Reopens the request log's file (after logrotate moved it; SIGUSR1 in `scimitar serve`).
+  void ReopenLog();
 
  private:
   struct Impl;

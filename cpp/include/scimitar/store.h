@@ -59,6 +59,7 @@ struct Tenant {
   long long member_id = 0;
   bool scim_sync = true;  // false when the organization set scim_sync=off
   long long schema_rev = 0;  // changes whenever the organization's schema extensions change
+  std::string token_id;      // the bearer token that authenticated (for logs; never the secret)
 };
 
 // A schema extension an organization declared: the resource type it extends and its schema document.
@@ -173,6 +174,10 @@ class Store {
   // Why a failure thrown by this store may succeed if retried: the database cannot be reached, is
   // locked by another writer past the busy timeout, or has no space left (nullopt for any other
   // failure). The callers' one translation point answers these with 503 and Retry-After.
+  // Why the store cannot serve now (the database does not answer, or its schema is not the one
+  // this build expects), for readiness probes; nullopt when it can. Must not throw.
+  virtual std::optional<std::string> NotReady() { return std::nullopt; }
+
   virtual std::optional<std::string> UnavailableReason(const std::exception& failure) const {
     (void)failure;
     return std::nullopt;

@@ -18,6 +18,7 @@ Response ErrorResponse(int status, const std::string& scim_type, const std::stri
   nlohmann::json body = {{"schemas", {scim::kErrorUrn}}, {"status", std::to_string(status)}, {"detail", detail}};
   if (!scim_type.empty()) body["scimType"] = scim_type;
   r.SetJson(body);
+  r.trace.scim_type = scim_type;
   if (status == 401) r.headers["WWW-Authenticate"] = "Bearer realm=\"scimitar\"";
   return r;
 }
@@ -100,24 +101,49 @@ nlohmann::json Router::ParseBody(const Request& r) const {
 }
 
 Response Router::Dispatch(const Request& request) const {
+  Response::Trace who;
+  Response r;
   try {
-    return Route(request);
+    r = Route(request, who);
   } catch (const ScimError& e) {
-    return ErrorResponse(e.status(), e.scim_type(), e.what());
+    r = ErrorResponse(e.status(), e.scim_type(), e.what());
   } catch (const std::exception& e) {
     if (std::optional<std::string> reason = store_.UnavailableReason(e)) {
-      Response r = ErrorResponse(503, "", *reason + "; retry later");
+      r = ErrorResponse(503, "", *reason + "; retry later");
       r.headers["Retry-After"] = "2";
-      return r;
+    } else {
+      // Internals (SQL text, say) go to the operator's log, not to the client.
+      std::cerr << "scimitar: internal error answering " << request.method << ' ' << request.path << ": "
+                << e.what() << std::endl;
+      r = ErrorResponse(500, "", "internal error");
     }
-    // Internals (SQL text, say) go to the operator's log, not to the client.
-    std::cerr << "scimitar: internal error answering " << request.method << ' ' << request.path << ": " << e.what()
-              << std::endl;
-    return ErrorResponse(500, "", "internal error");
   }
+  r.trace.org = std::move(who.org);
+  r.trace.token_id = std::move(who.token_id);
+  return r;
 }
 
-Response Router::Route(const Request& request) const {
+Response Router::Health(const Request& request) const {
+  if (request.method != "GET" && request.method != "HEAD") return MethodNotAllowed("GET");
+  Response r;
+  if (request.path == "/healthz") {
+    r.SetJson({{"status", "ok"}});
+    return r;
+  }
+  std::optional<std::string> why = store_.NotReady();
+  if (!why && !store_.decision_maker()) why = "no rules engine is installed";
+  if (why) {
+    r.status = 503;
+    r.headers["Retry-After"] = "2";
+    r.SetJson({{"status", "unready"}, {"reason", *why}});
+  } else {
+    r.SetJson({{"status", "ready"}});
+  }
+  return r;
+}
+
+Response Router::Route(const Request& request, Response::Trace& who) const {
+  if (request.path == "/healthz" || request.path == "/readyz") return Health(request);
   std::vector<std::string> seg = Segments(request.path);
   std::string slug, prefix;
   size_t at = 0;
@@ -161,6 +187,8 @@ Response Router::Route(const Request& request) const {
   token.erase(token.find_last_not_of(' ') + 1);
   std::optional<Tenant> tenant = store_.Authenticate(token);
   if (!tenant || (!slug.empty() && slug != tenant->slug)) throw Unauthorized("the bearer token is not valid here");
+  who.org = tenant->slug;
+  who.token_id = tenant->token_id;
   if (!tenant->scim_sync)
     throw ScimError(403, "", "SCIM sync is disabled for organization '" + tenant->slug +
                                  "' (scimitar org set " + tenant->slug + " scim_sync=on enables it)");

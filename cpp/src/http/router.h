@@ -1,5 +1,6 @@
 // Maps transport-neutral requests to SCIM operations: path routing, 404/405, bearer authentication,
-// tenant checks, body parsing, and the single translation of ScimError into an error response.
+// tenant checks, body parsing, and the single translation of ScimError into an error response; and
+// the health probes.
 // Immutable after construction; Dispatch is safe to call concurrently.
 #pragma once
 
@@ -30,7 +31,11 @@ class Router {
   service::Response Dispatch(const Request& request) const;
 
  private:
-  service::Response Route(const Request& request) const;
+  // Fills `who` once the request is authenticated.
+  service::Response Route(const Request& request, service::Response::Trace& who) const;
+  // GET /healthz (the process answers) and /readyz (the database answers with the schema this build
+  // expects, and a rules engine is installed): unauthenticated, no tenant data.
+  service::Response Health(const Request& request) const;
 
   nlohmann::json ParseBody(const Request& request) const;
 

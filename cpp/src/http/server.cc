@@ -1,14 +1,17 @@
 // Wires the SCIM router to the connection loop: binds the listening socket (Poco), raises the
-// descriptor limit to what max_connections needs, and turns any escaped exception into a 500.
+// descriptor limit to what max_connections needs, turns any escaped exception into a 500, gives
+// every answer its X-Request-Id and writes the request log.
 #include "scimitar/server.h"
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <mutex>
 
 #include "http/connection_loop.h"
+#include "http/request_log.h"
 #include "http/router.h"
 
 namespace scimitar {
@@ -34,6 +37,7 @@ struct Server::Impl {
   std::unique_ptr<http::Router> router;
   Poco::Net::ServerSocket socket;
   std::unique_ptr<http::ConnectionLoop> loop;
+  std::unique_ptr<http::RequestLog> log;  // null: off
   int port = 0;
   std::mutex mu;
 };
@@ -49,6 +53,11 @@ Server::Server(std::shared_ptr<Store> store, ServerOptions options) : impl_(std:
   so.max_patch_operations = o.max_patch_operations;
   so.max_json_depth = o.max_json_depth;
   impl_->router = std::make_unique<http::Router>(*impl_->store, so);
+  if (o.log_format == "json" || o.log_format == "text")
+    impl_->log = std::make_unique<http::RequestLog>(
+        o.log_path, o.log_format == "json" ? http::RequestLog::Format::Json : http::RequestLog::Format::Text);
+  else if (o.log_format != "off")
+    throw std::invalid_argument("log_format must be json, text or off, not '" + o.log_format + "'");
 }
 
 Server::~Server() { Stop(); }
@@ -77,13 +86,38 @@ void Server::Start() {
   lo.parser.max_headers = o.max_headers;
   lo.parser.max_uri_bytes = o.max_uri_bytes;
   const http::Router& router = *impl_->router;
+  http::RequestLog* log = impl_->log.get();
   impl_->loop = std::make_unique<http::ConnectionLoop>(
-      impl_->socket.impl()->sockfd(), lo, [&router](const http::Request& request) -> service::Response {
+      impl_->socket.impl()->sockfd(), lo, [&router, log](const http::Request& request) -> service::Response {
+        const auto started = std::chrono::steady_clock::now();
+        auto id = request.headers.find("x-request-id");
+        const std::string request_id = http::RequestIdOf(id == request.headers.end() ? "" : id->second);
+        service::Response response;
         try {
-          return router.Dispatch(request);
+          response = router.Dispatch(request);
         } catch (...) {
-          return http::ErrorResponse(500, "", "internal error");
+          response = http::ErrorResponse(500, "", "internal error");
         }
+        response.headers["X-Request-Id"] = request_id;
+        if (log) {
+          try {
+            http::RequestRecord r;
+            r.request_id = request_id;
+            r.org = response.trace.org;
+            r.token_id = response.trace.token_id;
+            r.method = request.method;
+            r.path = request.path;
+            r.status = response.status;
+            r.scim_type = response.trace.scim_type;
+            r.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - started).count();
+            r.bytes_in = request.body.size();
+            r.bytes_out = response.body.size();
+            log->Write(r);
+          } catch (...) {  // a log that cannot be written never fails the answer
+          }
+        }
+        return response;
       });
   impl_->loop->Start();
 }
@@ -94,6 +128,10 @@ void Server::Stop() {
   impl_->loop->Stop();
   impl_->loop.reset();
   impl_->socket.close();
+}
+
+void Server::ReopenLog() {
+  if (impl_->log) impl_->log->Reopen();
 }
 
 int Server::port() const { return impl_->port; }

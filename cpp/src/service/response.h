@@ -14,6 +14,10 @@ struct Response {
   int status = 200;
   std::map<std::string, std::string> headers;
   std::string body;  // JSON text; empty = no body
+  // For the request log, never sent: who asked (once authenticated) and the error's scimType.
+  struct Trace {
+    std::string org, token_id, scim_type;
+  } trace;
 
   void SetJson(const nlohmann::json& value) { body = scim::DumpJson(value); }
 };

@@ -145,6 +145,8 @@ std::vector<std::string> RuleSetHistory(const std::string& pk) {
   };
 }
 
+}  // namespace
+
 // The schema version recorded in the database; 0 for an empty database.
 int CurrentVersion(soci::session& sql) {
   int version = 0;
@@ -153,7 +155,7 @@ int CurrentVersion(soci::session& sql) {
   return ind == soci::i_ok ? version : 0;
 }
 
-}  // namespace
+int LatestVersion(Backend backend) { return static_cast<int>(Steps(backend).size()); }
 
 void Migrate(soci::session& sql, Backend backend, int up_to) {
   const auto steps = Steps(backend);

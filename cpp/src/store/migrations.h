@@ -11,4 +11,9 @@ namespace scimitar::store {
 // Brings the schema to the latest version; `up_to` stops at an earlier one (tests of a migration).
 void Migrate(soci::session& sql, Backend backend, int up_to = -1);
 
+// The schema version the database records (0 for an empty one; throws soci_error when it cannot be
+// read), and the one this build migrates to.
+int CurrentVersion(soci::session& sql);
+int LatestVersion(Backend backend);
+
 }  // namespace scimitar::store

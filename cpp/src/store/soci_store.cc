@@ -376,6 +376,18 @@ class SociStore final : public Store {
 
   bool IsPostgres() const override { return backend_ == Backend::Postgres; }
 
+  std::optional<std::string> NotReady() override {
+    try {
+      Lease lease(pool_, caches_);
+      const int have = store::CurrentVersion(lease.sql()), want = store::LatestVersion(backend_);
+      if (have != want)
+        return "the database schema is at version " + std::to_string(have) + "; this server needs " + std::to_string(want);
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      return std::string("the database does not answer: ") + UnavailableReason(e).value_or("an error");
+    }
+  }
+
   std::optional<std::string> UnavailableReason(const std::exception& failure) const override {
     if (dynamic_cast<const store::WriterBusy*>(&failure)) return "the database is locked by another writer";
     const auto* e = dynamic_cast<const soci::soci_error*>(&failure);
@@ -666,11 +678,12 @@ class SociStore final : public Store {
                  "WHERE t.id = :i AND t.revoked IS NULL AND m.active = 1",
                  {BindValue::Text(id)}, 6, [&](const std::vector<std::string>& c) {
                    hash = c[0];
-                   found = Tenant{std::stoll(c[1]), c[2], std::stoll(c[3]), true, std::stoll(c[5])};
+                   found = Tenant{std::stoll(c[1]), c[2], std::stoll(c[3]), true, std::stoll(c[5]), id};
                    sync = c[4];
                    has_sync = !c[4].empty();
                  });
     if (!found || !ConstantTimeEquals(hash, Sha256Hex(secret))) return std::nullopt;
+    found->token_id = id;
     if (has_sync) {
       std::string v = scim::ToLower(sync);
       found->scim_sync = !(v == "off" || v == "false" || v == "0" || v == "no" || v == "disabled");
