@@ -79,7 +79,9 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("owner", &scimitar::TokenInfo::owner_email)
       .def_readonly("description", &scimitar::TokenInfo::description)
       .def_readonly("created", &scimitar::TokenInfo::created)
-      .def_readonly("revoked", &scimitar::TokenInfo::revoked);
+      .def_readonly("revoked", &scimitar::TokenInfo::revoked)
+      .def_readonly("expires", &scimitar::TokenInfo::expires)
+      .def_readonly("last_used", &scimitar::TokenInfo::last_used);
 
   py::class_<Store, std::shared_ptr<Store>>(m, "Store")
       .def(py::init([](const std::string& url, int pool_size) {
@@ -167,9 +169,14 @@ PYBIND11_MODULE(_core, m) {
              s.DeactivateMember(OrgId(s, slug), email);
            }, release())
       .def("list_members", [](Store& s, const std::string& slug) { return s.ListMembers(OrgId(s, slug)); }, release())
-      .def("create_token", [](Store& s, const std::string& slug, const std::string& owner, const std::string& desc) {
-             return s.CreateToken(OrgId(s, slug), owner, desc);
+      // expires: ISO 8601 UTC, or "" for never.
+      .def("create_token", [](Store& s, const std::string& slug, const std::string& owner, const std::string& desc,
+                              const std::string& expires) { return s.CreateToken(OrgId(s, slug), owner, desc, expires); },
+           py::arg("slug"), py::arg("owner"), py::arg("description"), py::arg("expires") = "", release())
+      .def("expire_token", [](Store& s, const std::string& slug, const std::string& id, const std::string& expires) {
+             s.ExpireToken(OrgId(s, slug), id, expires);
            }, release())
+      .def("flush_token_use", &Store::FlushTokenUse, release())
       .def("list_tokens", [](Store& s, const std::string& slug) { return s.ListTokens(OrgId(s, slug)); }, release())
       .def("revoke_token", [](Store& s, const std::string& slug, const std::string& id) {
              s.RevokeToken(OrgId(s, slug), id);

@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 from . import DEFAULT_DB, ScimError, open_store
 from . import rule_sets
@@ -58,6 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--org", required=True)
     c.add_argument("--owner", required=True, help="email of the member the token acts for")
     c.add_argument("--description", default="")
+    c.add_argument("--expires-in", type=_duration, default=None, metavar="DURATION",
+                   help="e.g. 90d, 12h, 30m (default: never expires)")
+    rot = token.add_parser("rotate", help="a new token for the same owner; the old one stays valid for --grace")
+    rot.add_argument("--org", required=True)
+    rot.add_argument("token_id")
+    rot.add_argument("--grace", type=_duration, default=_duration("1h"), metavar="DURATION",
+                     help="how long the old token still works (default 1h; 0s: not at all)")
+    rot.add_argument("--expires-in", type=_duration, default=None, metavar="DURATION",
+                     help="expiry of the new token (default: never)")
     ls = token.add_parser("list", help="list tokens (never the secrets)")
     ls.add_argument("--org", required=True)
     r = token.add_parser("revoke", help="revoke a token by id")
@@ -154,6 +163,21 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     exp.add_argument("--filter", default=None)
     return p
+
+
+def _duration(text: str) -> dt.timedelta:
+    """"90d", "12h", "30m", "45s" as a timedelta (argparse type)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration such as 90d, 12h, 30m or 45s")
+    return dt.timedelta(seconds=int(number) * units[unit])
+
+
+def _iso_in(delta: Optional[dt.timedelta]) -> str:
+    if delta is None:
+        return ""
+    return (dt.datetime.now(dt.timezone.utc) + delta).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _scope(p: argparse.ArgumentParser) -> None:
@@ -579,13 +603,26 @@ def _run(args: argparse.Namespace) -> int:
             print(f"removed {args.urn} from '{args.org}'")
     elif args.command == "token":
         if args.action == "create":
-            token_id, token = store.create_token(args.org, args.owner, args.description)
-            print(f"created token {token_id} for {args.owner} in '{args.org}' (shown once):")
+            token_id, token = store.create_token(args.org, args.owner, args.description, _iso_in(args.expires_in))
+            until = f", expires {_iso_in(args.expires_in)}" if args.expires_in else ""
+            print(f"created token {token_id} for {args.owner} in '{args.org}'{until} (shown once):")
+            print(token)
+        elif args.action == "rotate":
+            old = next((t for t in store.list_tokens(args.org) if t.id == args.token_id and not t.revoked), None)
+            if old is None:
+                raise ScimError(404, "", f"no active token '{args.token_id}' in '{args.org}'")
+            token_id, token = store.create_token(args.org, old.owner, f"rotated from {old.id}: {old.description}",
+                                                 _iso_in(args.expires_in))
+            store.expire_token(args.org, old.id, _iso_in(args.grace))
+            print(f"rotated token {old.id}: it stops working at {_iso_in(args.grace)}; new token {token_id} "
+                  f"(shown once):")
             print(token)
         elif args.action == "list":
+            now = _iso_in(dt.timedelta(0))
             for t in store.list_tokens(args.org):
-                state = "revoked" if t.revoked else "active"
-                print(f"{t.id}\t{t.owner}\t{state}\t{t.created}\t{t.description}")
+                state = "revoked" if t.revoked else "expired" if t.expires and t.expires <= now else "active"
+                print(f"{t.id}\t{t.owner}\t{state}\tcreated {t.created}\texpires {t.expires or 'never'}\t"
+                      f"last used {t.last_used or 'never'}\t{t.description}")
         else:
             store.revoke_token(args.org, args.token_id)
             print(f"revoked token {args.token_id}")

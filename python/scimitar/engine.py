@@ -268,6 +268,10 @@ class Background:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
+            try:
+                self.store.flush_token_use()
+            except Exception as e:  # noqa: BLE001 - the database may be gone at shutdown
+                log.warning("could not record the last uses of tokens: %s", e)
 
     def _recompute_stale(self) -> None:
         """Recomputes each organization decided by another rule set or settings revision than its
@@ -310,5 +314,6 @@ class Background:
                 self._recompute_stale()
                 while self.engine.deliver(self.store) and not self._stop.is_set():
                     pass
+                self.store.flush_token_use()  # when tokens were last used (token list)
             except Exception as e:  # noqa: BLE001 - housekeeping must go on
                 log.exception("background task failed: %s", e)

@@ -29,7 +29,7 @@ class HttpTest : public ::testing::Test {
     slug_ = test::UniqueSlug("h");
     org_ = store_->CreateOrg(slug_, "H").id;
     store_->CreateMember(org_, "o@h.test", "owner");
-    token_ = store_->CreateToken(org_, "o@h.test", "").second;
+    token_ = store_->CreateToken(org_, "o@h.test", "", "").second;
     ServerOptions o;
     o.port = 0;
     o.threads = 4;

@@ -192,7 +192,7 @@ TEST_P(StoreTest, TokensAuthenticateUntilRevokedOrOwnerDeactivated) {
   for (const auto& o : orgs)
     if (o.id == org_) slug = o.slug;
   store_->CreateMember(org_, "Owner@Example.com", "owner");
-  auto [id, token] = store_->CreateToken(org_, "owner@example.com", "test");
+  auto [id, token] = store_->CreateToken(org_, "owner@example.com", "test", "");
   auto t = store_->Authenticate(token);
   ASSERT_TRUE(t);
   EXPECT_EQ(t->org_id, org_);
@@ -207,7 +207,7 @@ TEST_P(StoreTest, TokensAuthenticateUntilRevokedOrOwnerDeactivated) {
   store_->DeactivateMember(org_, "owner@example.com");
   EXPECT_FALSE(store_->Authenticate(token));
   store_->CreateMember(org_, "second@example.com", "owner");
-  auto [id2, token2] = store_->CreateToken(org_, "second@example.com", "");
+  auto [id2, token2] = store_->CreateToken(org_, "second@example.com", "", "");
   ASSERT_TRUE(store_->Authenticate(token2));
   store_->RevokeToken(org_, id2);
   EXPECT_FALSE(store_->Authenticate(token2));
@@ -255,8 +255,8 @@ TEST_P(StoreTest, AuthenticationSeesChangesMadeElsewhereAtOnce) {
   auto elsewhere = Store::Open({url_, 2});
   store_->CreateMember(org_, "a@x.test", "owner");
   store_->CreateMember(org_, "b@x.test", "owner");
-  auto [id_a, token_a] = store_->CreateToken(org_, "a@x.test", "");
-  auto [id_b, token_b] = store_->CreateToken(org_, "b@x.test", "");
+  auto [id_a, token_a] = store_->CreateToken(org_, "a@x.test", "", "");
+  auto [id_b, token_b] = store_->CreateToken(org_, "b@x.test", "", "");
   ASSERT_TRUE(store_->Authenticate(token_a));
   const long long rev = store_->Authenticate(token_a)->schema_rev;  // served from the cache
   elsewhere->WriteSetting(org_, "scim_sync", "off", false);

@@ -71,7 +71,10 @@ class FakeStore : public scimitar::Store {
   scimitar::Member CreateMember(long long, const std::string&, const std::string&) override { Unsupported("CreateMember"); }
   void DeactivateMember(long long, const std::string&) override { Unsupported("DeactivateMember"); }
   std::vector<scimitar::Member> ListMembers(long long) override { Unsupported("ListMembers"); }
-  std::pair<std::string, std::string> CreateToken(long long, const std::string&, const std::string&) override {
+  void ExpireToken(long long, const std::string&, const std::string&) override { Unsupported("ExpireToken"); }
+  void FlushTokenUse() override { Unsupported("FlushTokenUse"); }
+  std::pair<std::string, std::string> CreateToken(long long, const std::string&, const std::string&,
+                                                  const std::string&) override {
     Unsupported("CreateToken");
   }
   std::vector<scimitar::TokenInfo> ListTokens(long long) override { Unsupported("ListTokens"); }

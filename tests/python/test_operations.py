@@ -15,7 +15,7 @@ import requests
 import scimitar
 from faults_support import FaultServer, PrivatePostgres, new_tenant
 from support import SCIM, USER_URN, ServerProcess, Tenant
-from test_rules_server import wait_for
+from test_rules_server import cli, wait_for
 
 
 def log_lines(path: str) -> list[dict]:
@@ -92,3 +92,43 @@ def test_health_probes_are_open_and_readiness_follows_the_database(tmp_path):
         if server:
             server.stop()
         pg.cleanup()
+
+
+def test_tokens_expire_rotate_with_a_grace_period_and_record_their_last_use(tmp_path):
+    db = f"sqlite:///{tmp_path}/tokens.db"
+    server = ServerProcess(db)
+    try:
+        store = scimitar.open_store(db, pool_size=2)
+        t = Tenant(server, store)
+
+        def status(token: str) -> requests.Response:
+            return requests.get(server.url + "/Users", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+        short = cli(db, "token", "create", "--org", t.slug, "--owner", "owner@example.test", "--expires-in", "2s")
+        short_token = short.stdout.strip().splitlines()[-1]
+        assert status(short_token).status_code == 200
+        time.sleep(2.5)
+        expired = status(short_token)
+        assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+
+        # Rotation: a new token at once, the old one until the grace period ends.
+        rotated = cli(db, "token", "rotate", "--org", t.slug, t.token_id, "--grace", "2s").stdout
+        new_token = rotated.strip().splitlines()[-1]
+        assert status(new_token).status_code == 200
+        assert status(t.token).status_code == 200  # still within its grace period
+        time.sleep(2.5)
+        assert status(t.token).status_code == 401
+        assert status(new_token).status_code == 200
+
+        wait_for(lambda: "last used never" not in [line for line in cli(db, "token", "list", "--org", t.slug)
+                                                   .stdout.splitlines() if line.startswith(t.token_id)][0],
+                 what="the last use to be recorded")
+        listed = cli(db, "token", "list", "--org", t.slug).stdout
+        assert t.token not in listed and t.token.split("_")[2] not in listed  # never the secret
+        states = {line.split("\t")[0]: line.split("\t")[2] for line in listed.splitlines()}
+        assert states[t.token_id] == "expired"
+        bad = cli(db, "token", "create", "--org", t.slug, "--owner", "owner@example.test", "--expires-in", "soon",
+                  check=False)
+        assert bad.returncode == 2 and "not a duration" in bad.stderr
+    finally:
+        assert server.stop() == 0

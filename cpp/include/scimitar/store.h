@@ -50,6 +50,8 @@ struct TokenInfo {
   std::string description;
   std::string created;
   bool revoked = false;
+  std::string expires;    // ISO 8601 UTC; "" = never
+  std::string last_used;  // ISO 8601 UTC, to the second; "" = never used (or not flushed yet)
 };
 
 // Who a request acts for, established from a bearer token.
@@ -212,8 +214,15 @@ class Store {
   virtual void DeactivateMember(long long org_id, const std::string& email) = 0;    // 404 if unknown
   virtual std::vector<Member> ListMembers(long long org_id) = 0;
   // Returns {token id, the token itself}; only a hash of the secret is stored.
+  // `expires`: ISO 8601 UTC, or "" for a token that never expires.
   virtual std::pair<std::string, std::string> CreateToken(long long org_id, const std::string& owner_email,
-                                                          const std::string& description) = 0;
+                                                          const std::string& description,
+                                                          const std::string& expires) = 0;
+  // Makes an active token expire at `expires` (ISO 8601 UTC) unless it expires earlier already
+  // (rotation: the old token stays valid for a grace period). 404 if unknown or revoked.
+  virtual void ExpireToken(long long org_id, const std::string& token_id, const std::string& expires) = 0;
+  // Writes the last uses Authenticate noted since the previous call, in one transaction.
+  virtual void FlushTokenUse() = 0;
   virtual std::vector<TokenInfo> ListTokens(long long org_id) = 0;
   virtual void RevokeToken(long long org_id, const std::string& token_id) = 0;     // 404 if unknown
   // Declares (or redeclares) a schema extension; the caller has validated the definition.

@@ -12,6 +12,7 @@ std::vector<std::string> FewerIndexes(Backend b);
 std::vector<std::string> UniqueManagedGroupNames();
 std::vector<std::string> SettingsRevisions();
 std::vector<std::string> RuleSetHistory(const std::string& pk);
+std::vector<std::string> TokenLifecycle();
 
 // Each entry is one schema version; never edit a released entry, append a new one.
 std::vector<std::vector<std::string>> Steps(Backend b) {
@@ -70,7 +71,7 @@ std::vector<std::vector<std::string>> Steps(Backend b) {
       "PRIMARY KEY (org_id, urn_folded))",
       "ALTER TABLE orgs ADD COLUMN schema_rev BIGINT NOT NULL DEFAULT 0",
   }, FewerIndexes(b), UniqueManagedGroupNames(), SettingsRevisions(),
-          RuleSetHistory(pk)};
+          RuleSetHistory(pk), TokenLifecycle()};
 }
 
 // Fewer B-trees written for each stored user. Users are found by name through their unique index
@@ -142,6 +143,15 @@ std::vector<std::string> RuleSetHistory(const std::string& pk) {
       "SELECT org_id, version, files, applied, 'rules apply' FROM rule_sets ORDER BY applied",
       // Unknown for existing organizations: each is recomputed once by the next server to start.
       "ALTER TABLE orgs ADD COLUMN recomputed_rules TEXT NOT NULL DEFAULT ''",
+  };
+}
+
+// Tokens may expire (ISO 8601 UTC; NULL: never), and record when they were last used (written in
+// batches, at most once a second per token; see Store::FlushTokenUse).
+std::vector<std::string> TokenLifecycle() {
+  return {
+      "ALTER TABLE tokens ADD COLUMN expires TEXT",
+      "ALTER TABLE tokens ADD COLUMN last_used TEXT",
   };
 }
 

@@ -1,6 +1,9 @@
 // Store over a SOCI connection pool. One leased session per call; writes in explicit transactions
 // (BEGIN IMMEDIATE on SQLite so that concurrent writers queue on the busy timeout instead of failing).
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
+#include <Poco/DateTimeParser.h>
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>
 #include <Poco/Timestamp.h>
@@ -564,7 +567,7 @@ class SociStore final : public Store {
 
   // ---- tokens -------------------------------------------------------------------------------
   std::pair<std::string, std::string> CreateToken(long long org_id, const std::string& owner_email,
-                                                  const std::string& description) override {
+                                                  const std::string& description, const std::string& expires) override {
     Lease lease(pool_, caches_);
     soci::session& sql = lease.sql();
     Txn tx(sql, backend_, writer_.get());
@@ -573,12 +576,47 @@ class SociStore final : public Store {
     if (!owner.active) throw InvalidValue("member '" + owner_email + "' is deactivated");
     std::string id = RandomString(12), secret = RandomString(40);
     std::string hash = Sha256Hex(secret), created = NowIso();
-    sql << "INSERT INTO tokens (id, org_id, member_id, secret_hash, description, created) "
-           "VALUES (:i, :o, :m, :h, :d, :c)",
-        soci::use(id), soci::use(org_id), soci::use(owner.id), soci::use(hash), soci::use(description),
-        soci::use(created);
+    Exec(sql, "INSERT INTO tokens (id, org_id, member_id, secret_hash, description, created, expires) "
+              "VALUES (:i, :o, :m, :h, :d, :c, :e)",
+         {BindValue::Text(id), BindValue::Int(org_id), BindValue::Int(owner.id), BindValue::Text(hash),
+          BindValue::Text(description), BindValue::Text(created),
+          expires.empty() ? BindValue::NullText() : BindValue::Text(expires)});
     tx.Commit();
     return {id, "scim_" + id + "_" + secret};
+  }
+
+  void ExpireToken(long long org_id, const std::string& token_id, const std::string& expires) override {
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
+    Txn tx(sql, backend_, writer_.get());
+    bool found = false;
+    Rows(sql, "SELECT id FROM tokens WHERE org_id = :o AND id = :i AND revoked IS NULL",
+         {BindValue::Int(org_id), BindValue::Text(token_id)}, 1, [&](const std::vector<std::string>&) { found = true; });
+    if (!found) throw NotFound("no active token '" + token_id + "' in this organization");
+    Exec(sql, "UPDATE tokens SET expires = :e WHERE org_id = :o AND id = :i AND (expires IS NULL OR expires > :e2)",
+         {BindValue::Text(expires), BindValue::Int(org_id), BindValue::Text(token_id), BindValue::Text(expires)});
+    tx.Commit();
+    AuthChanged();
+  }
+
+  void FlushTokenUse() override {
+    std::map<std::string, long long> uses;
+    {
+      std::lock_guard<std::mutex> lock(use_mu_);
+      uses.swap(token_uses_);
+    }
+    if (uses.empty()) return;
+    Lease lease(pool_, caches_);
+    soci::session& sql = lease.sql();
+    Txn tx(sql, backend_, writer_.get());
+    for (const auto& [id, seconds] : uses) {
+      const std::string when =
+          Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(seconds)),
+                                          "%Y-%m-%dT%H:%M:%SZ");
+      Exec(sql, "UPDATE tokens SET last_used = :w WHERE id = :i AND (last_used IS NULL OR last_used < :w2)",
+           {BindValue::Text(when), BindValue::Text(id), BindValue::Text(when)});
+    }
+    tx.Commit();
   }
 
   std::vector<TokenInfo> ListTokens(long long org_id) override {
@@ -588,13 +626,19 @@ class SociStore final : public Store {
     TokenInfo t;
     std::string revoked;
     soci::indicator revoked_ind;
-    soci::statement st = (sql.prepare << "SELECT t.id, m.email, t.description, t.created, t.revoked FROM tokens t "
-                                          "JOIN members m ON m.id = t.member_id WHERE t.org_id = :o ORDER BY t.created",
+    std::string expires, last_used;
+    soci::indicator expires_ind, used_ind;
+    soci::statement st = (sql.prepare << "SELECT t.id, m.email, t.description, t.created, t.revoked, t.expires, "
+                                          "t.last_used FROM tokens t JOIN members m ON m.id = t.member_id "
+                                          "WHERE t.org_id = :o ORDER BY t.created",
                           soci::use(org_id), soci::into(t.id), soci::into(t.owner_email), soci::into(t.description),
-                          soci::into(t.created), soci::into(revoked, revoked_ind));
+                          soci::into(t.created), soci::into(revoked, revoked_ind), soci::into(expires, expires_ind),
+                          soci::into(last_used, used_ind));
     st.execute();
     while (st.fetch()) {
       t.revoked = revoked_ind == soci::i_ok;
+      t.expires = expires_ind == soci::i_ok ? expires : "";
+      t.last_used = used_ind == soci::i_ok ? last_used : "";
       out.push_back(t);
     }
     return out;
@@ -665,25 +709,36 @@ class SociStore final : public Store {
       std::shared_lock lock(auth_mu_);
       auto it = auth_cache_.find(id);
       if (it != auth_cache_.end() && it->second.epoch == epoch && now < it->second.expires &&
-          ConstantTimeEquals(it->second.secret, secret))
+          ConstantTimeEquals(it->second.secret, secret)) {
+        NoteUse(id);
         return it->second.tenant;
+      }
     }
     Lease lease(pool_, caches_);
     std::optional<Tenant> found;
-    std::string hash, sync;
+    std::string hash, sync, token_expires;
     bool has_sync = false;
-    lease.Select("SELECT t.secret_hash, t.org_id, o.slug, t.member_id, s.value, o.schema_rev FROM tokens t "
+    lease.Select("SELECT t.secret_hash, t.org_id, o.slug, t.member_id, s.value, o.schema_rev, t.expires FROM tokens t "
                  "JOIN orgs o ON o.id = t.org_id JOIN members m ON m.id = t.member_id "
                  "LEFT JOIN org_settings s ON s.org_id = t.org_id AND s.key = 'scim_sync' "
                  "WHERE t.id = :i AND t.revoked IS NULL AND m.active = 1",
-                 {BindValue::Text(id)}, 6, [&](const std::vector<std::string>& c) {
+                 {BindValue::Text(id)}, 7, [&](const std::vector<std::string>& c) {
                    hash = c[0];
                    found = Tenant{std::stoll(c[1]), c[2], std::stoll(c[3]), true, std::stoll(c[5]), id};
                    sync = c[4];
                    has_sync = !c[4].empty();
+                   token_expires = c[6];
                  });
     if (!found || !ConstantTimeEquals(hash, Sha256Hex(secret))) return std::nullopt;
-    found->token_id = id;
+    // A valid secret of an expired token is told so (an IdP admin then knows to rotate it).
+    auto lifetime = std::chrono::duration_cast<std::chrono::steady_clock::duration>(kAuthCacheLifetime);
+    if (!token_expires.empty()) {
+      const long long left_ms = MillisecondsUntil(token_expires);
+      if (left_ms <= 0) throw Unauthorized("the bearer token expired at " + token_expires + "; create or rotate one");
+      lifetime = std::min(lifetime, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                        std::chrono::milliseconds(left_ms)));
+    }
+    NoteUse(id);
     if (has_sync) {
       std::string v = scim::ToLower(sync);
       found->scim_sync = !(v == "off" || v == "false" || v == "0" || v == "no" || v == "disabled");
@@ -691,7 +746,7 @@ class SociStore final : public Store {
     if (cacheable) {
       std::unique_lock lock(auth_mu_);
       if (auth_cache_.size() >= kAuthCacheEntries) auth_cache_.clear();
-      auth_cache_[id] = CachedTenant{*found, secret, epoch, now + kAuthCacheLifetime};
+      auth_cache_[id] = CachedTenant{*found, secret, epoch, now + lifetime};
     }
     return found;
   }
@@ -1745,12 +1800,36 @@ class SociStore final : public Store {
     uint64_t epoch = 0;
     std::chrono::steady_clock::time_point expires;
   };
+  // Notes that token `id` was used now; FlushTokenUse writes it. At most one lock a second per token.
+  void NoteUse(const std::string& id) {
+    const long long seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count();
+    thread_local std::string last_id;
+    thread_local long long last_seconds = 0;
+    if (seconds == last_seconds && id == last_id) return;
+    last_id = id;
+    last_seconds = seconds;
+    std::lock_guard<std::mutex> lock(use_mu_);
+    long long& at = token_uses_[id];
+    at = std::max(at, seconds);
+  }
+
+  // Milliseconds from now until an ISO 8601 UTC time (negative once past; 0 if it does not parse).
+  static long long MillisecondsUntil(const std::string& iso) {
+    int tz = 0;
+    Poco::DateTime when;
+    if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, iso, when, tz)) return 0;
+    return (when.timestamp() - Poco::Timestamp()) / 1000;
+  }
+
   static constexpr size_t kAuthCacheEntries = 4096;
   static constexpr std::chrono::seconds kAuthCacheLifetime{10};
 
   Backend backend_;
   std::unique_ptr<store::ChangeCounter> auth_changes_;  // SQLite only
   std::shared_mutex auth_mu_;                           // guards auth_cache_
+  std::mutex use_mu_;                                   // guards token_uses_
+  std::map<std::string, long long> token_uses_;         // token id -> last use (epoch seconds), not flushed yet
   std::unordered_map<std::string, CachedTenant> auth_cache_;
   soci::connection_pool pool_;
   std::vector<ConnectionCache> caches_;  // one per pooled connection; destroyed before the pool
