@@ -241,6 +241,9 @@ PYBIND11_MODULE(_core, m) {
              return d ? std::optional<std::string>(scimitar::scim::DumpJson(*d)) : std::nullopt;
            }, release())
       .def("active_rule_set_versions", [](Store& s) { return s.ActiveRuleSetVersions(); }, release())
+      .def("active_rule_set_json", [](Store& s, const std::string& slug) {
+             return scimitar::scim::DumpJson(s.ActiveRuleSet(OrgId(s, slug)));
+           }, release())
       .def("rule_set_history_json", [](Store& s, const std::optional<std::string>& slug) {
              return scimitar::scim::DumpJson(
                  s.RuleSetHistory(slug ? std::optional<long long>(OrgId(s, *slug)) : std::nullopt));

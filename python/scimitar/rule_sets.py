@@ -46,15 +46,9 @@ def apply(store, rule_set: RuleSet, slug: Optional[str], what: str) -> bool:
 
 
 def active(store, slug: str) -> dict:
-    """What decides `slug` now: {"version", "scope": "organization" | "default" | "none", "applied",
-    "origin", "files"}."""
-    own = json.loads(store.rule_sets_json()).get(slug)
-    if own:
-        return {**own, "scope": "organization"}
-    default = store.default_rule_set_json()
-    if default:
-        return {**json.loads(default), "scope": "default"}
-    return {"version": NO_RULES, "scope": "none", "applied": "", "origin": "", "files": {}}
+    """What decides `slug` now, as the core answers it: {"version", "scope": "organization" |
+    "default" | "none", "applied", "origin", "files", "settings"}."""
+    return json.loads(store.active_rule_set_json(slug))
 
 
 def same(stored_version: str, rule_set: RuleSet) -> bool:

@@ -481,6 +481,8 @@ TEST_P(StoreTest, RuleSetsAreStoredWithHistoryAndDecideStalenessByVersion) {
   EXPECT_TRUE(store_->ApplyRuleSet(org_, o1, v2, json::parse(R"([{"key": "tier"}])"), "rules apply"));
   EXPECT_EQ(stale_version(), o1);  // its own set wins over the default
   EXPECT_EQ(store_->DeclaredSettings(org_)[0]["key"], "tier");
+  EXPECT_EQ(store_->ActiveRuleSet(org_)["scope"], "organization");
+  EXPECT_EQ(store_->ActiveRuleSet(org_)["files"], v2);
   int with_o1 = 0;
   for (const auto& [slug, version] : store_->ActiveRuleSetVersions()) {
     if (version == o1) {
@@ -496,6 +498,8 @@ TEST_P(StoreTest, RuleSetsAreStoredWithHistoryAndDecideStalenessByVersion) {
   EXPECT_TRUE(store_->ClearRuleSet(org_));
   EXPECT_FALSE(store_->ClearRuleSet(org_));
   EXPECT_EQ(stale_version(), d2);
+  EXPECT_EQ(store_->ActiveRuleSet(org_)["scope"], "default");
+  EXPECT_EQ(store_->ActiveRuleSet(org_)["version"], d2);
   for (const auto& [slug, set] : store_->RuleSets()) {
     EXPECT_NE(set["version"], o1) << slug;
   }

@@ -204,6 +204,7 @@ class FakeStore : public scimitar::Store {
     Unsupported("ApplyRuleSet");
   }
   nlohmann::json DeclaredSettings(long long) override { Unsupported("DeclaredSettings"); }
+  nlohmann::json ActiveRuleSet(long long) override { Unsupported("ActiveRuleSet"); }
   bool ClearRuleSet(std::optional<long long>) override { Unsupported("ClearRuleSet"); }
   std::map<std::string, nlohmann::json> RuleSets() override { Unsupported("RuleSets"); }
   std::optional<nlohmann::json> DefaultRuleSet() override { Unsupported("DefaultRuleSet"); }

@@ -306,6 +306,9 @@ class Store {
                             const nlohmann::json& declared, const std::string& origin) = 0;
   // The settings declared by the set that decides the organization ([] when none).
   virtual nlohmann::json DeclaredSettings(long long org_id) = 0;
+  // Which set decides the organization now: {"scope": "organization" | "default" | "none",
+  // "version" ("" for none), "files", "settings", "applied", "origin"}.
+  virtual nlohmann::json ActiveRuleSet(long long org_id) = 0;
   // Removes the organization's own set (the default decides it again), or with nullopt the default
   // set (organizations without their own are decided by their settings alone), recorded in the
   // history as version "". Returns false when there was none.

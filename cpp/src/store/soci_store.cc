@@ -1171,6 +1171,22 @@ class SociStore final : public Store {
     return true;
   }
 
+  nlohmann::json ActiveRuleSet(long long org_id) override {
+    Lease lease(pool_, caches_);
+    nlohmann::json out = {{"scope", "none"}, {"version", ""}, {"files", nlohmann::json::object()},
+                          {"settings", nlohmann::json::array()}, {"applied", ""}, {"origin", ""}};
+    Rows(lease.sql(),
+         "SELECT CASE WHEN s.org_id IS NOT NULL THEN 'organization' WHEN d.id IS NOT NULL THEN 'default' ELSE 'none' END, "
+         "COALESCE(s.version, d.version, ''), COALESCE(s.files, d.files, '{}'), COALESCE(s.declared, d.declared, '[]'), "
+         "COALESCE(s.applied, d.applied, ''), COALESCE(s.origin, d.origin, '') FROM orgs o "
+         "LEFT JOIN rule_sets s ON s.org_id = o.id LEFT JOIN default_rule_set d ON d.id = 1 WHERE o.id = :o",
+         {BindValue::Int(org_id)}, 6, [&](const std::vector<std::string>& c) {
+           out = {{"scope", c[0]}, {"version", c[1]}, {"files", nlohmann::json::parse(c[2])},
+                  {"settings", nlohmann::json::parse(c[3])}, {"applied", c[4]}, {"origin", c[5]}};
+         });
+    return out;
+  }
+
   nlohmann::json DeclaredSettings(long long org_id) override {
     Lease lease(pool_, caches_);
     nlohmann::json out = nlohmann::json::array();
