@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -38,8 +39,15 @@ def test_every_request_has_one_log_line_with_its_id_and_no_secrets(tmp_path):
         assert bad.status_code == 400
         anonymous = requests.get(server.url + "/Users", timeout=10)
         assert anonymous.status_code == 401
+        # A request the HTTP framing refuses before it is read whole is logged too.
+        host, port = server.root.split("//", 1)[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.sendall(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n")
+            assert b" 431 " in raw.recv(4096)
 
-        wait_for(lambda: len(log_lines(server.log_path)) >= 4, what="four log lines")
+        wait_for(lambda: len(log_lines(server.log_path)) >= 5, what="five log lines")
+        refused = [line for line in log_lines(server.log_path) if line["status"] == 431]
+        assert len(refused) == 1 and refused[0]["method"] == "-" and refused[0]["bytes_in"] > 16000
         lines = {line["request_id"]: line for line in log_lines(server.log_path)}
         first = lines["entra-7f3a"]
         assert (first["method"], first["path"], first["status"], first["org"]) == ("POST", "/scim/v2/Users", 201, t.slug)

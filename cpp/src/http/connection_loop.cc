@@ -349,6 +349,7 @@ bool ConnectionLoop::Flush(Conn& c) {
 
 void ConnectionLoop::Refuse(Conn& c, int status, const std::string& detail) {
   service::Response r = ErrorResponse(status, status == 400 ? "invalidSyntax" : "", detail);
+  if (options_.on_refused) options_.on_refused(r, c.in.size());
   c.in.clear();
   c.keep_alive = false;
   c.out.clear();

@@ -36,6 +36,9 @@ struct LoopOptions {
   std::chrono::milliseconds linger_timeout{5000};    // reading what a refused client still sends
   size_t max_discard_bytes = 64u << 20;              // ... at most this much
   ParserLimits parser;
+  // Called on the event thread for each request refused before it was read whole (400, 408, 413,
+  // 414, 431, ...), with its answer and the bytes read of it; must be quick and not throw.
+  std::function<void(const service::Response& answer, size_t bytes_in)> on_refused;
 };
 
 class ConnectionLoop {

@@ -87,6 +87,22 @@ void Server::Start() {
   lo.parser.max_uri_bytes = o.max_uri_bytes;
   const http::Router& router = *impl_->router;
   http::RequestLog* log = impl_->log.get();
+  if (log) {
+    lo.on_refused = [log](const service::Response& answer, size_t bytes_in) {
+      try {
+        http::RequestRecord r;
+        r.request_id = http::RequestIdOf("");
+        r.method = "-";  // not read whole: neither is known for sure
+        r.path = "-";
+        r.status = answer.status;
+        r.scim_type = answer.trace.scim_type;
+        r.bytes_in = bytes_in;
+        r.bytes_out = answer.body.size();
+        log->Write(r);
+      } catch (...) {
+      }
+    };
+  }
   impl_->loop = std::make_unique<http::ConnectionLoop>(
       impl_->socket.impl()->sockfd(), lo, [&router, log](const http::Request& request) -> service::Response {
         const auto started = std::chrono::steady_clock::now();
