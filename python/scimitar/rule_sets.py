@@ -34,11 +34,6 @@ def origin(what: str) -> str:
     return f"{what} by {user}@{socket.gethostname()} pid {os.getpid()}"
 
 
-def load_stored(entry: dict, label: str) -> RuleSet:
-    """A stored set ({"version", "files"}) as a RuleSet. Raises RuleLoadError when it does not load here."""
-    return load_sources(sorted(entry["files"].items()), label)
-
-
 def apply(store, rule_set: RuleSet, slug: Optional[str], what: str) -> bool:
     """Makes `rule_set` active for `slug` (None: the default set). False when it already was."""
     return store.apply_rule_set(slug, rule_set.version, json.dumps(rule_set.files), json.dumps(rule_set.settings),
