@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import http_bench as hb  # noqa: E402 - the same wrk driver, seeding and Lua helpers
+import http_bench as hb  # noqa: E402 - the same wrk driver and Lua helpers
+from bench_support import seed_org  # noqa: E402
 
 import scimitar  # noqa: E402
 
@@ -29,17 +30,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="scimitar-log-bench-"))
     atexit.register(shutil.rmtree, work, True)
     db = f"sqlite:///{work}/bench.db"
-    store = scimitar.open_store(db)
-    store.create_org("bench", "Bench")
-    store.create_member("bench", "bench@bench.test", "owner")
-    _, token = store.create_token("bench", "bench@bench.test", "bench")
-    del store
+    token = seed_org(db, "bench", USERS)
+    ids = [u["id"] for u in scimitar.open(db).org("bench").users(attributes="id", page_size=1000)]
     serve = [sys.executable, "-m", "scimitar", "--db", db, "serve", "--port", "0", "--threads", str(hb.THREADS)]
-    server, url = hb.start(serve + ["--log-format", "off"])
-    host, port = url[len("http://"):].split("/", 1)[0].split(":")
-    ids = hb.seed(host, int(port), token, USERS)
-    server.terminate()
-    server.wait()
     (work / "ids.txt").write_text("\n".join(ids[:5000]) + "\n")
     script = hb.lua(f"""
 ids = {{}}
